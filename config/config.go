@@ -1,0 +1,319 @@
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed defaults.yaml
+var defaults []byte
+
+// Config is kcc's whole configuration. It is built once by Load and then
+// only read.
+type Config struct {
+	SIP     SIP     `mapstructure:"sip"`
+	Media   Media   `mapstructure:"media"`
+	Call    Call    `mapstructure:"call"`
+	Routing Routing `mapstructure:"routing"`
+	Prompts Prompts `mapstructure:"prompts"`
+	Flows   Flows   `mapstructure:"flows"`
+	Log     Log     `mapstructure:"log"`
+	Queues  []Queue `mapstructure:"queues"`
+	Agents  []Agent `mapstructure:"agents"`
+}
+
+// SIP configures the SIP edge and the registrar.
+type SIP struct {
+	Listen                 string        `mapstructure:"listen"`
+	UserAgent              string        `mapstructure:"user_agent"`
+	Realm                  string        `mapstructure:"realm"`
+	RegisterDefaultExpires time.Duration `mapstructure:"register_default_expires"`
+	RegisterMinExpires     time.Duration `mapstructure:"register_min_expires"`
+	RegisterMaxExpires     time.Duration `mapstructure:"register_max_expires"`
+	NonceLifetime          time.Duration `mapstructure:"nonce_lifetime"`
+}
+
+// Media configures RTP.
+type Media struct {
+	IP      string `mapstructure:"ip"`
+	PortMin int    `mapstructure:"port_min"`
+	PortMax int    `mapstructure:"port_max"`
+}
+
+// Call configures the handling of one contact.
+type Call struct {
+	AnswerDelay time.Duration `mapstructure:"answer_delay"`
+}
+
+// Routing configures the router's timers.
+type Routing struct {
+	RingTimeout time.Duration `mapstructure:"ring_timeout"`
+	WrapUp      time.Duration `mapstructure:"wrap_up"`
+}
+
+// Prompts says where the prompt set comes from.
+type Prompts struct {
+	Dir string `mapstructure:"dir"`
+}
+
+// Flows lists the IVR flow files.
+type Flows struct {
+	Files []string `mapstructure:"files"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level string `mapstructure:"level"`
+}
+
+// Queue is one queue and the skills an agent needs to take its calls.
+type Queue struct {
+	Name   string   `mapstructure:"name"`
+	Topic  string   `mapstructure:"topic"`
+	Skills []string `mapstructure:"skills"`
+}
+
+// Agent is an agent with a phone that registers on kcc.
+type Agent struct {
+	ID       string   `mapstructure:"id"`
+	Name     string   `mapstructure:"name"`
+	Password string   `mapstructure:"password"`
+	Digest   []string `mapstructure:"digest"`
+	Skills   []string `mapstructure:"skills"`
+}
+
+// envPrefix starts every environment variable kcc reads.
+const envPrefix = "KCC_"
+
+// Load builds the configuration from the compiled-in defaults, the YAML file
+// at path (none when path is empty) and the KCC_* entries of environ (in
+// os.Environ form). It returns every problem it finds, not just the first.
+func Load(path string, environ []string) (Config, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(defaults)); err != nil {
+		return Config{}, fmt.Errorf("config: compiled-in defaults: %w", err)
+	}
+	if path != "" {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		if err := checkKeys(path, src); err != nil {
+			return Config{}, err
+		}
+		if err := v.MergeConfig(bytes.NewReader(src)); err != nil {
+			return Config{}, fmt.Errorf("config: %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(v, environ); err != nil {
+		return Config{}, err
+	}
+	var c Config
+	err := v.UnmarshalExact(&c, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		mapstructure.StringToSliceHookFunc(","),
+	)))
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Default returns the compiled-in configuration.
+func Default() (Config, error) { return Load("", nil) }
+
+// envKeys maps every KCC_* variable kcc understands to its config key: one
+// per scalar (or list-of-scalars) field of Config.
+func envKeys() map[string]string {
+	keys := make(map[string]string)
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for f := range t.Fields() {
+			key := prefix + f.Tag.Get("mapstructure")
+			switch {
+			case f.Type.Kind() == reflect.Struct:
+				walk(f.Type, key+".")
+			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+				// lists of records (queues, agents) live in the file only
+			default:
+				keys[envPrefix+strings.ToUpper(strings.ReplaceAll(key, ".", "_"))] = key
+			}
+		}
+	}
+	walk(reflect.TypeFor[Config](), "")
+	return keys
+}
+
+func applyEnv(v *viper.Viper, environ []string) error {
+	known := envKeys()
+	var errs []error
+	for _, kv := range environ {
+		name, val, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, envPrefix) {
+			continue
+		}
+		key, ok := known[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("config: unknown environment variable %s (known: %s)", name, strings.Join(sortedKeys(known), ", ")))
+			continue
+		}
+		v.Set(key, val)
+	}
+	return errors.Join(errs...)
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// checkKeys refuses keys of the file that Config does not have, naming file,
+// line and the full key, before viper (which would only say "invalid keys").
+func checkKeys(path string, src []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil // an empty file changes nothing
+	}
+	var errs []error
+	var walk func(n *yaml.Node, t reflect.Type, key string)
+	walk = func(n *yaml.Node, t reflect.Type, key string) {
+		switch {
+		case t.Kind() == reflect.Struct:
+			if n.Kind != yaml.MappingNode {
+				errs = append(errs, fmt.Errorf("%s:%d:%d: %s must be a mapping", path, n.Line, n.Column, orRoot(key)))
+				return
+			}
+			fields := make(map[string]reflect.Type)
+			for f := range t.Fields() {
+				fields[f.Tag.Get("mapstructure")] = f.Type
+			}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, val := n.Content[i], n.Content[i+1]
+				full := k.Value
+				if key != "" {
+					full = key + "." + k.Value
+				}
+				ft, ok := fields[k.Value]
+				if !ok {
+					errs = append(errs, fmt.Errorf("%s:%d:%d: unknown key %s", path, k.Line, k.Column, full))
+					continue
+				}
+				walk(val, ft, full)
+			}
+		case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+			if n.Kind != yaml.SequenceNode {
+				errs = append(errs, fmt.Errorf("%s:%d:%d: %s must be a list", path, n.Line, n.Column, key))
+				return
+			}
+			for i, item := range n.Content {
+				walk(item, t.Elem(), fmt.Sprintf("%s[%d]", key, i))
+			}
+		}
+	}
+	walk(doc.Content[0], reflect.TypeFor[Config](), "")
+	return errors.Join(errs...)
+}
+
+func orRoot(key string) string {
+	if key == "" {
+		return "the document"
+	}
+	return key
+}
+
+// demoPasswords are the compiled-in demo agents' passwords (defaults.yaml).
+// They are public, so they may only guard a server nobody else can reach.
+var demoPasswords = []string{"demo-2001", "demo-2002", "demo-2003"}
+
+// Validate reports every problem of c at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("config: "+format, args...)) }
+
+	listen, err := netip.ParseAddrPort(c.SIP.Listen)
+	if err != nil {
+		bad("sip.listen %q: want IP:port", c.SIP.Listen)
+	}
+	if c.SIP.Realm == "" {
+		bad("sip.realm is empty")
+	}
+	if ip, err := netip.ParseAddr(c.Media.IP); err != nil || !ip.Is4() {
+		bad("media.ip %q: want an IPv4 address", c.Media.IP)
+	}
+	if c.Media.PortMin < 1024 || c.Media.PortMax > 65534 || c.Media.PortMax-c.Media.PortMin < 3 {
+		bad("media.port_min/port_max %d-%d: want a range within 1024-65534 holding at least two even ports", c.Media.PortMin, c.Media.PortMax)
+	}
+	if c.Call.AnswerDelay < 0 || c.Call.AnswerDelay > time.Minute {
+		bad("call.answer_delay %v: want 0 to 1m", c.Call.AnswerDelay)
+	}
+	if c.Routing.RingTimeout <= 0 {
+		bad("routing.ring_timeout %v: must be positive", c.Routing.RingTimeout)
+	}
+	if c.Routing.WrapUp < 0 {
+		bad("routing.wrap_up %v: must not be negative", c.Routing.WrapUp)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	queues := make(map[string]bool)
+	for i, q := range c.Queues {
+		if q.Name == "" {
+			bad("queues[%d]: name is empty", i)
+		}
+		if queues[q.Name] {
+			bad("queues[%d]: queue %q defined twice", i, q.Name)
+		}
+		queues[q.Name] = true
+	}
+	agents := make(map[string]bool)
+	for i, a := range c.Agents {
+		if a.ID == "" {
+			bad("agents[%d]: id is empty", i)
+		}
+		if agents[a.ID] {
+			bad("agents[%d]: agent %q defined twice", i, a.ID)
+		}
+		agents[a.ID] = true
+		if a.Password == "" {
+			bad("agents[%d] (%s): password is empty", i, a.ID)
+		}
+		if len(a.Digest) == 0 {
+			bad("agents[%d] (%s): digest needs at least one algorithm (MD5, SHA-256)", i, a.ID)
+		}
+		for _, alg := range a.Digest {
+			if alg != "MD5" && alg != "SHA-256" {
+				bad("agents[%d] (%s): digest algorithm %q: want MD5 or SHA-256", i, a.ID, alg)
+			}
+		}
+		if slices.Contains(demoPasswords, a.Password) && err == nil && !listen.Addr().IsLoopback() {
+			bad("agents[%d] (%s) uses a compiled-in demo password while sip.listen %s is not a loopback address: set real passwords",
+				i, a.ID, listen)
+		}
+	}
+	return errors.Join(errs...)
+}
