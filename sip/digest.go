@@ -42,7 +42,7 @@ func hexDigest(alg string, parts ...string) string {
 // credentials is a parsed Authorization header (RFC 3261 §22.4, RFC 7616).
 type credentials struct {
 	username, realm, nonce, uri, response string
-	algorithm, cnonce, qop, nc           string
+	algorithm, cnonce, qop, nc            string
 }
 
 var errBadCredentials = errors.New("malformed digest credentials")

@@ -109,6 +109,12 @@ func New(cfg Config, h Handler, reg *Registrar, log zerolog.Logger) (*Server, er
 	return s, nil
 }
 
+// Close releases the listeners of a server that will not Run.
+func (s *Server) Close() error {
+	s.closeListeners()
+	return s.ua.Close()
+}
+
 func (s *Server) closeListeners() {
 	if s.udp != nil {
 		_ = s.udp.Close()

@@ -1,0 +1,236 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"kcc/config"
+	"kcc/media"
+	"kcc/peertest"
+)
+
+// TestIntegrationCallToAgent is the walking skeleton end to end: baresip
+// registers as agent 2001 and auto-answers; SIPp calls 14070, hears the
+// welcome prompt, chooses English (2) and passports (1) with RFC 4733 keys,
+// is put through to the agent, talks and hangs up.
+func TestIntegrationCallToAgent(t *testing.T) {
+	kccIP, agentIP, callerIP := "127.0.1.1", "127.0.1.2", "127.0.1.3"
+	lo, hi := agentRTP(agentIP)
+	capture := peertest.StartCapture(t, fmt.Sprintf("udp and (net 127.0.1.0/24 or portrange %d-%d)", lo, hi))
+	k := startKCC(t, kccIP, nil)
+	agent := startAgent(t, k, "2001", agentIP, "auto")
+
+	welcome, ok := catalog(t).Prompt("nl", "welkom")
+	if !ok {
+		t.Fatal("no Dutch welcome prompt")
+	}
+	// Keys only after the welcome prompt, so it is heard in full: 2 for
+	// English during the language menu, 1 for passports during the main menu.
+	first := welcome.Duration() + time.Second
+	second := first + 2500*time.Millisecond
+	talk := 5 * time.Second
+	total := second + talk
+	res := sipp(t, k, callerIP, "14070", total+20*time.Second, map[string]string{
+		"caller.xml": scenario(t, "caller.xml", "PAUSE_MS", strconv.Itoa(int(total/time.Millisecond))),
+		"media.pcap": string(callerStream(total+time.Second,
+			peertest.Digit{At: first, Event: key('2')}, peertest.Digit{At: second, Event: key('1')})),
+	}, "caller.xml")
+	if res.ExitCode != 0 {
+		t.Fatalf("SIPp call failed (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if _, err := agent.WaitEvent("CALL_CLOSED", 5*time.Second); err != nil {
+		t.Fatalf("agent's call did not end: %v", err)
+	}
+	pkts := capture.Stop()
+
+	kcc, agentAddr, caller := netip.MustParseAddr(kccIP), netip.MustParseAddr(agentIP), netip.MustParseAddr(callerIP)
+
+	// The agent's INVITE carries the chosen queue and the X-KCC-* headers.
+	invite, ok := sipMessage(pkts, kcc, agentAddr, "INVITE ")
+	if !ok {
+		t.Fatal("no INVITE from kcc to the agent captured")
+	}
+	for _, re := range []string{
+		`(?m)^X-KCC-Queue: paspoort\r$`,
+		`(?m)^X-KCC-Topic: Paspoort\r$`,
+		`(?m)^X-KCC-Language: en\r$`,
+		`(?m)^X-KCC-Contact-ID: [0-9a-f]{16}\r$`,
+		`(?m)^X-KCC-Wait: \d+\r$`,
+		`(?m)^From: "\[Paspoort\] 0612345678" <sip:0612345678@`,
+		`(?m)^m=audio \d+ RTP/AVP 8 101\r$`, // the caller's codec only
+	} {
+		if !regexp.MustCompile(re).Match(invite.Payload) {
+			t.Errorf("agent INVITE lacks %s:\n%s", re, invite.Payload)
+		}
+	}
+
+	// Talk time: from the agent's 200 OK to the caller's BYE.
+	answered, ok := sipMessage(pkts, agentAddr, kcc, "SIP/2.0 200", " INVITE\r\n")
+	if !ok {
+		t.Fatal("no 200 OK from the agent captured")
+	}
+	bye, ok := sipMessage(pkts, caller, kcc, "BYE ")
+	if !ok {
+		for _, p := range pkts {
+			if _, rtp := peertest.ParseRTP(p.Payload); !rtp {
+				t.Logf("%s %s > %s %q", p.Time.Format("15:04:05.000"), p.Src, p.Dst, firstLine(p.Payload))
+			}
+		}
+		t.Fatal("no BYE from the caller captured")
+	}
+	window := bye.Time.Sub(answered.Time)
+	if window < 3*time.Second {
+		t.Fatalf("talk time %v is too short to judge RTP", window)
+	}
+	// baresip sends its RTP from 127.0.0.1 (it binds every address), so its
+	// legs are told by its RTP ports; SIPp's by its media address and port.
+	isAgent := func(a netip.AddrPort) bool { return a.Port() >= lo && a.Port() <= hi }
+	isCaller := func(a netip.AddrPort) bool { return a == netip.AddrPortFrom(caller, 16000) }
+	isKCC := func(a netip.AddrPort) bool { return a.Addr() == kcc && a.Port() != 5060 }
+	want := int(0.9 * 50 * window.Seconds())
+	for _, leg := range []struct {
+		name string
+		f    func(src, dst netip.AddrPort) bool
+	}{
+		{"caller → kcc", func(s, d netip.AddrPort) bool { return isCaller(s) && isKCC(d) }},
+		{"kcc → caller", func(s, d netip.AddrPort) bool { return isKCC(s) && isCaller(d) }},
+		{"agent → kcc", func(s, d netip.AddrPort) bool { return isAgent(s) && isKCC(d) }},
+		{"kcc → agent", func(s, d netip.AddrPort) bool { return isKCC(s) && isAgent(d) }},
+	} {
+		got := rtpCount(pkts, answered.Time, bye.Time, leg.f)
+		t.Logf("%s: %d audio packets in %v (%.1f/s)", leg.name, got, window.Round(time.Millisecond), float64(got)/window.Seconds())
+		if got < want {
+			t.Errorf("%s: %d audio packets in %v of talk, want ≥ %d (90%% of 50/s)", leg.name, got, window, want)
+		}
+	}
+
+	// Both legs ended cleanly: the caller's BYE got 200 (SIPp exit 0), kcc
+	// sent BYE to the agent and the agent confirmed it.
+	if _, ok := sipMessage(pkts, kcc, agentAddr, "BYE "); !ok {
+		t.Error("kcc sent no BYE to the agent")
+	}
+	if _, ok := sipMessage(pkts, agentAddr, kcc, "SIP/2.0 200", " BYE\r\n"); !ok {
+		t.Error("the agent did not answer kcc's BYE with 200")
+	}
+	waitFor(t, 5*time.Second, "contact gone and ports free", func() bool {
+		return k.svc.Active() == 0 && k.media.PortsInUse() == 0
+	})
+
+	// The caller's first payloads are the Dutch welcome prompt, byte for byte.
+	frames := welcome.Frames(media.PCMA)
+	var heard [][]byte
+	for _, p := range pkts {
+		if !isKCC(p.Src) || !isCaller(p.Dst) {
+			continue
+		}
+		if r, ok := peertest.ParseRTP(p.Payload); ok && r.PayloadType == 8 {
+			heard = append(heard, r.Payload)
+			if len(heard) == len(frames) {
+				break
+			}
+		}
+	}
+	if len(heard) < len(frames) {
+		t.Fatalf("caller got %d packets before the call ended, want the %d frames of the welcome prompt", len(heard), len(frames))
+	}
+	for i := range frames {
+		if !bytes.Equal(heard[i], frames[i]) {
+			t.Fatalf("caller's packet %d differs from welcome frame %d:\n got %x\nwant %x", i, i, heard[i], frames[i])
+		}
+	}
+}
+
+// TestIntegrationRejects: an unknown number gets 404, an offer without
+// G.711 gets 488, and neither leaves a port or goroutine behind.
+func TestIntegrationRejects(t *testing.T) {
+	k := startKCC(t, "127.0.2.1", nil)
+	for _, tc := range []struct {
+		name, service, codecs, status string
+	}{
+		{"unknown number", "9999", "8", "404"},
+		{"no common codec", "14070", "18 9", "488"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := sipp(t, k, "127.0.2.3", tc.service, 15*time.Second, map[string]string{
+				"reject.xml": scenario(t, "reject.xml", "CODECS", tc.codecs, "STATUS", tc.status),
+			}, "reject.xml")
+			if res.ExitCode != 0 {
+				t.Fatalf("want %s (SIPp exit %d):\n%s", tc.status, res.ExitCode, res.Output)
+			}
+		})
+	}
+	settle(t, k)
+}
+
+// TestIntegrationCancelBeforeAnswer: the caller cancels while kcc waits to
+// answer; kcc answers the CANCEL 200 and the INVITE 487 and keeps nothing.
+func TestIntegrationCancelBeforeAnswer(t *testing.T) {
+	k := startKCC(t, "127.0.3.1", func(c *config.Config) { c.Call.AnswerDelay = 3 * time.Second })
+	res := sipp(t, k, "127.0.3.3", "14070", 20*time.Second, map[string]string{"cancel.xml": scenario(t, "cancel.xml")}, "cancel.xml")
+	if res.ExitCode != 0 {
+		t.Fatalf("CANCEL flow failed (SIPp exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	settle(t, k)
+}
+
+// TestIntegrationAbandonWhileQueued: with no agent logged in, a caller
+// queued for passports hangs up and leaves the queue.
+func TestIntegrationAbandonWhileQueued(t *testing.T) {
+	k := startKCC(t, "127.0.4.1", nil)
+	welcome, _ := catalog(t).Prompt("nl", "welkom")
+	first := welcome.Duration() + time.Second
+	second := first + 2500*time.Millisecond
+	total := second + 3*time.Second
+	done := make(chan peertest.SIPpResult, 1)
+	go func() {
+		done <- sipp(t, k, "127.0.4.3", "14070", total+20*time.Second, map[string]string{
+			"caller.xml": scenario(t, "caller.xml", "PAUSE_MS", strconv.Itoa(int(total/time.Millisecond))),
+			"media.pcap": string(callerStream(total+time.Second,
+				peertest.Digit{At: first, Event: key('1')}, peertest.Digit{At: second, Event: key('1')})),
+		}, "caller.xml")
+	}()
+	waitFor(t, total, "the caller queued for paspoort", func() bool { return len(k.router.Waiting("paspoort")) == 1 })
+	res := <-done
+	if res.ExitCode != 0 {
+		t.Fatalf("SIPp call failed (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	waitFor(t, 5*time.Second, "the queue empty after hang-up", func() bool { return len(k.router.Waiting("paspoort")) == 0 })
+	settle(t, k)
+}
+
+// TestIntegrationRingTimeoutMovesOn: agent 2001 (longest idle) lets the
+// phone ring; after the ring timeout kcc cancels that INVITE and agent 2002
+// gets the call while the caller keeps waiting.
+func TestIntegrationRingTimeoutMovesOn(t *testing.T) {
+	k := startKCC(t, "127.0.5.1", func(c *config.Config) { c.Routing.RingTimeout = 2 * time.Second })
+	slow := startAgent(t, k, "2001", "127.0.5.2", "manual")
+	fast := startAgent(t, k, "2002", "127.0.5.4", "auto")
+	welcome, _ := catalog(t).Prompt("nl", "welkom")
+	first := welcome.Duration() + time.Second
+	second := first + 2500*time.Millisecond
+	total := second + 6*time.Second
+	res := sipp(t, k, "127.0.5.3", "14070", total+20*time.Second, map[string]string{
+		"caller.xml": scenario(t, "caller.xml", "PAUSE_MS", strconv.Itoa(int(total/time.Millisecond))),
+		"media.pcap": string(callerStream(total+time.Second,
+			peertest.Digit{At: first, Event: key('1')}, peertest.Digit{At: second, Event: key('1')})),
+	}, "caller.xml")
+	if res.ExitCode != 0 {
+		t.Fatalf("SIPp call failed (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if _, err := slow.WaitEvent("CALL_CLOSED", time.Second); err != nil {
+		t.Errorf("agent 2001's ringing call was not cancelled: %v", err)
+	}
+	if _, err := fast.WaitEvent("CALL_ESTABLISHED", time.Second); err != nil {
+		t.Errorf("agent 2002 did not get the call: %v", err)
+	}
+	if _, err := fast.WaitEvent("CALL_CLOSED", 5*time.Second); err != nil {
+		t.Errorf("agent 2002's call did not end: %v", err)
+	}
+}

@@ -1,0 +1,277 @@
+package contact
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"kcc/call"
+	"kcc/ivr"
+	"kcc/media"
+	"kcc/routing"
+	"kcc/sip"
+)
+
+// contact is one caller's contact while it is answered. It implements
+// ivr.Call for the engine.
+type contact struct {
+	id     call.ID
+	svc    *Service
+	in     *sip.Inbound
+	sess   *media.Session
+	log    zerolog.Logger
+	caller string
+	ctx    context.Context // the caller's side: done when the caller is gone
+
+	// connected hands an answered agent leg from a ring goroutine to the
+	// contact's own goroutine (waiting in Enqueue).
+	connected chan *agentLeg
+
+	mu       sync.Mutex
+	queue    ivr.QueueRequest
+	topic    string
+	enqueued time.Time
+	rings    map[uint64]context.CancelFunc // ringing offers by ID
+	rung     sync.WaitGroup                // ring goroutines
+}
+
+// agentLeg is an answered agent: its dialog and its media session.
+type agentLeg struct {
+	offer routing.Offer
+	out   *sip.Outbound
+	sess  *media.Session
+}
+
+var _ ivr.Call = (*contact)(nil)
+
+// Play plays prompts in lang. With interruptible set, a key stops playback
+// and is returned.
+func (c *contact) Play(ctx context.Context, lang call.Language, names []string, interruptible bool) (call.Digit, error) {
+	for _, name := range names {
+		p, ok := c.svc.prompts.Prompt(lang, name)
+		if !ok {
+			return 0, fmt.Errorf("play %s/%s: no such prompt", lang, name)
+		}
+		d, err := c.play(ctx, p.Frames(c.sess.Codec()), interruptible)
+		if err != nil || d != 0 {
+			return d, err
+		}
+	}
+	return 0, nil
+}
+
+// play sends frames and, when interruptible, watches for a key meanwhile.
+func (c *contact) play(ctx context.Context, frames [][]byte, interruptible bool) (call.Digit, error) {
+	if !interruptible {
+		return 0, c.sess.Play(ctx, frames)
+	}
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- c.sess.Play(pctx, frames) }()
+	select {
+	case err := <-done:
+		return 0, err
+	case d := <-c.sess.Digits():
+		stop()
+		<-done
+		c.log.Debug().Str("digit", d.String()).Msg("barge-in")
+		return d, nil
+	}
+}
+
+// ReadDigit waits up to timeout for a key.
+func (c *contact) ReadDigit(ctx context.Context, timeout time.Duration) (call.Digit, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case d := <-c.sess.Digits():
+		c.log.Debug().Str("digit", d.String()).Msg("digit")
+		return d, nil
+	case <-t.C:
+		return 0, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// Enqueue queues the caller and plays hold music until an agent answers (then
+// bridges them until either hangs up) or the caller hangs up.
+func (c *contact) Enqueue(ctx context.Context, q ivr.QueueRequest) error {
+	topic := q.Topic
+	if topic == "" {
+		topic = c.svc.topics[q.Queue]
+	}
+	c.mu.Lock()
+	c.queue, c.topic, c.enqueued = q, topic, time.Now()
+	c.mu.Unlock()
+	if err := c.svc.router.Enqueue(routing.Contact{ID: c.id, Queue: q.Queue, Language: q.Language, Topic: topic}); err != nil {
+		return fmt.Errorf("enqueue %s: %w", q.Queue, err)
+	}
+	c.log.Info().Str("queue", q.Queue).Str("language", string(q.Language)).Msg("queued")
+
+	holdCtx, stopHold := context.WithCancel(ctx)
+	held := make(chan struct{})
+	go func() {
+		defer close(held)
+		c.hold(holdCtx, q.Language)
+	}()
+	select {
+	case <-ctx.Done():
+		stopHold()
+		<-held
+		c.svc.router.Abandon(c.id)
+		c.log.Info().Str("queue", q.Queue).Dur("waited", time.Since(c.enqueued)).Msg("caller left the queue")
+		return ctx.Err()
+	case leg := <-c.connected:
+		stopHold()
+		<-held
+		c.talk(ctx, leg)
+		return nil
+	}
+}
+
+// hold plays the hold prompt once, then hold music until ctx is done.
+func (c *contact) hold(ctx context.Context, lang call.Language) {
+	codec := c.sess.Codec()
+	if name := c.svc.cfg.HoldPrompt; name != "" {
+		if p, ok := c.svc.prompts.Prompt(lang, name); ok {
+			if c.sess.Play(ctx, p.Frames(codec)) != nil {
+				return
+			}
+		}
+	}
+	_ = c.sess.Loop(ctx, c.svc.prompts.Hold().Frames(codec))
+}
+
+// talk bridges caller and agent until either hangs up, then ends the other
+// side and tells the router the conversation is over.
+func (c *contact) talk(ctx context.Context, leg *agentLeg) {
+	start := time.Now()
+	c.log.Info().Str("agent", leg.offer.Agent).Msg("agent connected")
+	bctx, stop := context.WithCancel(ctx)
+	stopWatch := context.AfterFunc(leg.out.Context(), stop) // the agent hung up
+	err := c.sess.Bridge(bctx, leg.sess)
+	stopWatch()
+	stop()
+	by := "agent"
+	if ctx.Err() != nil {
+		by = "caller"
+	}
+	if err != nil && bctx.Err() == nil {
+		c.log.Warn().Err(err).Msg("bridge failed")
+	}
+	if err := leg.out.Hangup(context.WithoutCancel(ctx)); err != nil {
+		c.log.Debug().Err(err).Msg("BYE to agent")
+	}
+	st, at := c.sess.Stats(), leg.sess.Stats()
+	_ = leg.sess.Close()
+	c.svc.router.Ended(c.id)
+	c.log.Info().Str("agent", leg.offer.Agent).Str("hung_up_by", by).Dur("talk", time.Since(start)).
+		Uint64("caller_rtp_in", st.PacketsReceived).Uint64("caller_rtp_out", st.PacketsSent).
+		Uint64("agent_rtp_in", at.PacketsReceived).Uint64("agent_rtp_out", at.PacketsSent).
+		Msg("conversation ended")
+}
+
+// ring rings one agent for this contact in a goroutine the contact owns.
+func (c *contact) ring(o routing.Offer) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	c.mu.Lock()
+	c.rings[o.ID] = cancel
+	c.mu.Unlock()
+	c.rung.Go(func() {
+		defer func() {
+			c.mu.Lock()
+			delete(c.rings, o.ID)
+			c.mu.Unlock()
+			cancel()
+		}()
+		c.dial(ctx, o)
+	})
+}
+
+func (c *contact) withdraw(offerID uint64) {
+	c.mu.Lock()
+	cancel := c.rings[offerID]
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// dial sends the INVITE to the agent and hands an answered leg to the
+// contact, or tells the router why not.
+func (c *contact) dial(ctx context.Context, o routing.Offer) {
+	log := c.log.With().Str("agent", o.Agent).Uint64("offer", o.ID).Logger()
+	router := c.svc.router
+	b, ok := c.svc.phones.Lookup(o.Agent)
+	if !ok {
+		log.Info().Msg("agent has no registered phone")
+		router.Declined(o.ID)
+		return
+	}
+	sess, offer, err := c.svc.media.Offer(c.sess.Codec())
+	if err != nil {
+		log.Warn().Err(err).Msg("no media for agent leg")
+		router.Declined(o.ID)
+		return
+	}
+	c.mu.Lock()
+	q, topic, waited := c.queue, c.topic, time.Since(c.enqueued)
+	c.mu.Unlock()
+	name := c.caller
+	if topic != "" {
+		name = "[" + topic + "] " + c.caller
+	}
+	log.Info().Str("contact", b.Contact).Msg("ringing agent")
+	out, err := c.svc.phones.Dial(ctx, sip.DialRequest{
+		To: b, FromUser: c.caller, FromName: name, SDP: offer,
+		Headers: []sip.Header{
+			{Name: "X-KCC-Contact-ID", Value: string(c.id)},
+			{Name: "X-KCC-Queue", Value: q.Queue},
+			{Name: "X-KCC-Topic", Value: topic},
+			{Name: "X-KCC-Wait", Value: strconv.Itoa(int(waited.Seconds()))},
+			{Name: "X-KCC-Language", Value: string(q.Language)},
+		},
+	})
+	if err != nil {
+		_ = sess.Close()
+		if ctx.Err() != nil {
+			log.Info().Msg("ringing stopped")
+			return // withdrawn by the router, or the caller left: the router knows
+		}
+		log.Info().Err(err).Msg("agent did not take the call")
+		router.Declined(o.ID)
+		return
+	}
+	leg := &agentLeg{offer: o, out: out, sess: sess}
+	if err := sess.Accept(out.Answer()); err != nil {
+		log.Warn().Err(err).Msg("agent's SDP answer refused")
+		c.drop(leg)
+		router.Declined(o.ID)
+		return
+	}
+	if err := router.Answered(o.ID); err != nil {
+		log.Info().Err(err).Msg("answered too late")
+		c.drop(leg)
+		return
+	}
+	select {
+	case c.connected <- leg:
+	case <-c.ctx.Done():
+		log.Info().Msg("caller left as the agent answered")
+		c.drop(leg)
+		router.Ended(c.id)
+	}
+}
+
+func (c *contact) drop(leg *agentLeg) {
+	if err := leg.out.Hangup(context.WithoutCancel(c.ctx)); err != nil {
+		c.log.Debug().Err(err).Msg("BYE to agent")
+	}
+	_ = leg.sess.Close()
+}

@@ -1,0 +1,209 @@
+package contact
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"kcc/call"
+	"kcc/ivr"
+	"kcc/media"
+	"kcc/prompts"
+	"kcc/routing"
+	"kcc/sip"
+)
+
+// Config holds what a contact needs beyond its collaborators.
+type Config struct {
+	AnswerDelay time.Duration // between 180 Ringing and 200 OK (tests use it to CANCEL before answer)
+	HoldPrompt  string        // played once when the caller is queued, before hold music
+}
+
+// Router is the part of routing.Router a contact drives.
+type Router interface {
+	Enqueue(c routing.Contact) error
+	Abandon(id call.ID)
+	Answered(offerID uint64) error
+	Declined(offerID uint64)
+	Ended(id call.ID)
+}
+
+// Phones reaches registered agents: where they are and how to ring them.
+type Phones interface {
+	Lookup(user string) (sip.Binding, bool)
+	Dial(ctx context.Context, r sip.DialRequest) (*sip.Outbound, error)
+}
+
+// Service handles every contact. Build it with New, then Attach the router
+// (the router needs the Service as its Line, so they are built in two steps).
+type Service struct {
+	cfg     Config
+	log     zerolog.Logger
+	media   *media.Engine
+	prompts *prompts.Catalog
+	flows   map[string]*ivr.Program // by dialled number
+	engine  *ivr.Engine
+	phones  Phones
+	topics  map[string]string // queue -> topic shown to agents
+	router  Router
+
+	mu       sync.Mutex
+	contacts map[call.ID]*contact
+	calls    sync.WaitGroup
+}
+
+// New builds the service. flows are indexed by every number they answer; a
+// number claimed by two flows is an error.
+func New(cfg Config, m *media.Engine, catalog *prompts.Catalog, flows []*ivr.Program,
+	queues []routing.Queue, phones Phones, log zerolog.Logger) (*Service, error) {
+	s := &Service{
+		cfg: cfg, log: log, media: m, prompts: catalog, phones: phones,
+		engine:   ivr.NewEngine(log),
+		flows:    make(map[string]*ivr.Program),
+		topics:   make(map[string]string),
+		contacts: make(map[call.ID]*contact),
+	}
+	for _, p := range flows {
+		for _, n := range p.Numbers() {
+			if other, dup := s.flows[n]; dup {
+				return nil, fmt.Errorf("contact: number %s is answered by flows %s and %s", n, other.Name(), p.Name())
+			}
+			s.flows[n] = p
+		}
+	}
+	for _, q := range queues {
+		s.topics[q.Name] = q.Topic
+	}
+	if cfg.HoldPrompt != "" {
+		for _, p := range flows {
+			for _, l := range p.Languages() {
+				if !catalog.Has(l, cfg.HoldPrompt) {
+					return nil, fmt.Errorf("contact: hold prompt %q missing for language %s", cfg.HoldPrompt, l)
+				}
+			}
+		}
+	}
+	return s, nil
+}
+
+// Attach sets the router. It must be called once, before any call arrives.
+func (s *Service) Attach(r Router) { s.router = r }
+
+// Wait blocks until every contact in progress has ended.
+func (s *Service) Wait() { s.calls.Wait() }
+
+// Active returns the number of contacts in progress.
+func (s *Service) Active() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.contacts)
+}
+
+// ServeCall handles one incoming call from INVITE to hang-up.
+func (s *Service) ServeCall(in *sip.Inbound) {
+	s.calls.Add(1)
+	defer s.calls.Done()
+	id := call.NewID()
+	caller, _ := in.Caller()
+	log := s.log.With().Str("contact_id", string(id)).Str("sip_call_id", in.CallID()).Logger()
+	log.Info().Str("number", in.Number()).Str("from", caller).Str("source", in.Source()).Msg("incoming call")
+
+	prog, ok := s.flows[in.Number()]
+	if !ok {
+		log.Info().Msg("unknown number: 404")
+		_ = in.Reject(404, "Not Found")
+		return
+	}
+	sess, answer, err := s.media.Answer(in.Offer())
+	if err != nil {
+		code, reason := answerFailure(err)
+		log.Info().Err(err).Int("code", code).Msg("cannot answer")
+		_ = in.Reject(code, reason)
+		return
+	}
+	defer sess.Close()
+	if err := in.Ringing(); err != nil {
+		log.Debug().Err(err).Msg("180 Ringing")
+	}
+	if s.cfg.AnswerDelay > 0 {
+		t := time.NewTimer(s.cfg.AnswerDelay)
+		select {
+		case <-t.C:
+		case <-in.Context().Done():
+			t.Stop()
+			log.Info().Msg("caller cancelled before answer")
+			return
+		}
+	}
+	if err := in.Answer(answer); err != nil {
+		log.Info().Err(err).Msg("answer failed")
+		return
+	}
+	log.Info().Str("codec", sess.Codec().Name).Str("flow", prog.Name()).Str("flow_version", prog.Version()).Msg("answered")
+
+	c := &contact{
+		id: id, svc: s, in: in, sess: sess, log: log, caller: caller,
+		ctx: in.Context(), connected: make(chan *agentLeg, 1), rings: make(map[uint64]context.CancelFunc),
+	}
+	s.mu.Lock()
+	s.contacts[id] = c
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.contacts, id)
+		s.mu.Unlock()
+		c.rung.Wait()
+	}()
+
+	res, err := s.engine.Run(in.Context(), c, prog)
+	switch {
+	case err != nil && in.Context().Err() != nil:
+		log.Info().Strs("path", res.Path).Msg("caller hung up")
+	case err != nil:
+		log.Error().Err(err).Strs("path", res.Path).Msg("flow failed")
+	default:
+		log.Info().Str("cause", res.Cause).Strs("path", res.Path).Msg("flow ended")
+	}
+}
+
+// answerFailure maps a media.Answer error to the SIP answer (DESIGN.md §3).
+func answerFailure(err error) (int, string) {
+	switch {
+	case errors.Is(err, media.ErrNoCodec):
+		return 488, "Not Acceptable Here"
+	case errors.Is(err, media.ErrBadSDP):
+		return 488, "Not Acceptable Here"
+	case errors.Is(err, media.ErrNoPorts):
+		return 486, "Busy Here"
+	}
+	return 500, "Server Internal Error"
+}
+
+func (s *Service) lookup(id call.ID) *contact {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.contacts[id]
+}
+
+// Ring implements routing.Line: it starts ringing o.Agent in a goroutine that
+// belongs to the contact.
+func (s *Service) Ring(o routing.Offer) {
+	c := s.lookup(o.Contact)
+	if c == nil {
+		// Not on the router's call stack: Declined may ring the next agent at once.
+		s.calls.Go(func() { s.router.Declined(o.ID) })
+		return
+	}
+	c.ring(o)
+}
+
+// Withdraw implements routing.Line: the ringing INVITE is cancelled.
+func (s *Service) Withdraw(o routing.Offer) {
+	if c := s.lookup(o.Contact); c != nil {
+		c.withdraw(o.ID)
+	}
+}

@@ -1,0 +1,92 @@
+package media
+
+// G.711 (ITU-T G.711, 1988) segment encoding of 16-bit linear PCM. The
+// decode tables are computed once at start-up and never written again.
+
+var (
+	alawToLinear = decodeTable(decodeALaw)
+	ulawToLinear = decodeTable(decodeULaw)
+)
+
+func decodeTable(f func(byte) int16) (t [256]int16) {
+	for i := range t {
+		t[i] = f(byte(i))
+	}
+	return t
+}
+
+const (
+	ulawBias = 0x84
+	ulawClip = 32635
+)
+
+func encodeULaw(s int16) byte {
+	v := int(s)
+	sign := 0
+	if v < 0 {
+		v = -v
+		sign = 0x80
+	}
+	if v > ulawClip {
+		v = ulawClip
+	}
+	v += ulawBias
+	exp := 7
+	for mask := 0x4000; v&mask == 0 && exp > 0; mask >>= 1 {
+		exp--
+	}
+	mant := (v >> (exp + 3)) & 0x0F
+	return ^byte(sign | exp<<4 | mant)
+}
+
+func decodeULaw(b byte) int16 {
+	b = ^b
+	sign := b & 0x80
+	exp := int(b>>4) & 0x07
+	mant := int(b & 0x0F)
+	v := ((mant << 3) + ulawBias) << exp
+	v -= ulawBias
+	if sign != 0 {
+		return int16(-v)
+	}
+	return int16(v)
+}
+
+func encodeALaw(s int16) byte {
+	v := int(s)
+	sign := 0x80 // A-law sets the sign bit for positive samples
+	if v < 0 {
+		v = -v - 1
+		sign = 0
+	}
+	if v > 32767 {
+		v = 32767
+	}
+	var out int
+	if v < 256 {
+		out = v >> 4
+	} else {
+		exp := 1
+		for t := v >> 8; t > 1; t >>= 1 {
+			exp++
+		}
+		out = exp<<4 | (v>>(exp+3))&0x0F
+	}
+	return byte(out|sign) ^ 0x55
+}
+
+func decodeALaw(b byte) int16 {
+	b ^= 0x55
+	exp := int(b>>4) & 0x07
+	mant := int(b & 0x0F)
+	var v int
+	if exp == 0 {
+		v = mant<<4 + 8
+	} else {
+		v = (mant<<4 + 0x108) << (exp - 1)
+	}
+	if b&0x80 == 0 {
+		return int16(-v)
+	}
+	return int16(v)
+}

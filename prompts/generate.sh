@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# generate.sh regenerates kcc's built-in prompt set and hold music under
+# prompts/sounds/. The outputs are committed (and compiled into the binary
+# with go:embed), so CI never runs this; run it by hand after changing a text
+# or the music, listen to the result, and commit the WAV files with it.
+#
+# Requirements: espeak-ng (with the nl and en voices) and sox.
+#
+# Output format, which prompts.Load insists on: RIFF/WAVE, 16-bit signed PCM,
+# mono, 8000 Hz. Speech is high-passed (telephone lines carry nothing useful
+# below ~300 Hz and rumble wastes G.711 range), trimmed of leading/trailing
+# silence, given a short lead-in and tail so it does not start on the first
+# RTP packet, and peak-normalised to -3 dBFS so every prompt plays at the same
+# level. Hold music is synthesised with sox (soft sine pads plus a quiet
+# plucked arpeggio, 8 chords over 30 s) and normalised to -12 dBFS so it sits
+# well below speech.
+#
+# Usage: prompts/generate.sh   (from any directory)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+out="$here/sounds"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+for tool in espeak-ng sox; do
+	command -v "$tool" >/dev/null || {
+		echo "generate.sh: $tool not found" >&2
+		exit 1
+	}
+done
+
+# -D: no dither and -R: repeatable, so regenerating unchanged texts gives
+# byte-identical files and a clean git diff.
+SOX=(sox -D -R -V1)
+
+# Speaking rate in words per minute: a little slower than espeak's default
+# 175, because callers listen on a narrow-band phone line.
+RATE=150
+
+declare -A VOICE=([nl]=nl [en]=en-gb)
+
+# speak VOICE TEXT FILE writes raw espeak-ng output (22050 Hz) to FILE.
+speak() {
+	espeak-ng -v "$1" -s "$RATE" -w "$3" -- "$2"
+}
+
+# finish IN OUT turns raw speech into a telephone-ready prompt.
+finish() {
+	"${SOX[@]}" "$1" -r 8000 -c 1 -b 16 -e signed-integer "$2" \
+		rate 8000 highpass 120 \
+		silence 1 0.02 0.2% reverse silence 1 0.02 0.2% reverse \
+		pad 0.15 0.25 \
+		norm -3
+}
+
+# prompt LANG NAME TEXT generates sounds/LANG/NAME.wav.
+prompt() {
+	local lang=$1 name=$2 text=$3
+	mkdir -p "$out/$lang"
+	speak "${VOICE[$lang]}" "$text" "$tmp/raw.wav"
+	finish "$tmp/raw.wav" "$out/$lang/$name.wav"
+}
+
+# kies-taal is bilingual: each half is spoken by the voice of its language so
+# that neither sounds like a foreigner reading the other language.
+kies_taal() {
+	speak "${VOICE[nl]}" "Voor Nederlands, toets 1." "$tmp/a.wav"
+	speak "${VOICE[en]}" "For English, press 2." "$tmp/b.wav"
+	"${SOX[@]}" -n -r 22050 -c 1 -b 16 "$tmp/gap.wav" trim 0 0.35
+	"${SOX[@]}" "$tmp/a.wav" "$tmp/gap.wav" "$tmp/b.wav" "$tmp/raw.wav"
+	for lang in nl en; do
+		mkdir -p "$out/$lang"
+		finish "$tmp/raw.wav" "$out/$lang/kies-taal.wav"
+	done
+}
+
+# Dutch. Numbers are spelled out where espeak would read them wrongly
+# ("14070" would become "veertienduizend zeventig").
+prompt nl welkom "Welkom bij veertien nul zeventig, het telefoonnummer van de gemeente Den Haag."
+prompt nl hoofdmenu "Waarmee kunnen we u helpen? Voor paspoort of identiteitskaart, toets 1. Voor het ophalen van afval, toets 2. Voor belastingen, toets 3. Voor informatie op onze website, toets 9. Voor andere vragen, toets 0."
+prompt nl ongeldige-keuze "Dat is helaas geen geldige keuze."
+prompt nl even-geduld "Een ogenblik geduld alstublieft. Er is zo snel mogelijk een medewerker voor u beschikbaar."
+prompt nl zie-website "U vindt deze informatie op onze website, den haag punt n l."
+prompt nl tot-ziens "Bedankt voor uw telefoontje. Tot ziens."
+prompt nl gesloten "Wij zijn op dit moment gesloten. U kunt ons bellen op maandag tot en met vrijdag, van 8 tot 20 uur."
+
+# English.
+prompt en welkom "Welcome to fourteen oh seventy, the telephone number of the municipality of The Hague."
+prompt en hoofdmenu "How can we help you? For passports and identity cards, press 1. For waste collection, press 2. For taxes, press 3. For information on our website, press 9. For all other questions, press 0."
+prompt en ongeldige-keuze "Sorry, that is not a valid choice."
+prompt en even-geduld "Please hold. An employee will be with you shortly."
+prompt en zie-website "You can find this information on our website, den haag dot N L."
+prompt en tot-ziens "Thank you for calling. Goodbye."
+prompt en gesloten "We are closed at the moment. Our opening hours are Monday to Friday, from 8 a.m. to 8 p.m."
+
+kies_taal
+
+# Hold music: eight 3.75 s chords (a gentle I-vi-IV-V style progression in C
+# with added sixths, sevenths and ninths), each a soft sine pad with slow
+# attack and release, plus a quiet plucked arpeggio on top.
+hold() {
+	local seconds=3.75 i=0
+	local -a chords=(
+		"C3 G3 E4 B4 D5"
+		"A2 E3 C4 G4 B4"
+		"F2 C3 A3 E4 G4"
+		"G2 D3 B3 D4 A4"
+		"E2 B2 G3 D4 B4"
+		"F2 C3 A3 E4 C5"
+		"D2 A2 F3 C4 E4"
+		"G2 D3 G3 C4 D4"
+	)
+	local -a arps=(
+		"E5 G5 B5 G5"
+		"C5 E5 G5 E5"
+		"A4 C5 E5 C5"
+		"B4 D5 G5 D5"
+		"G4 B4 E5 B4"
+		"A4 C5 E5 G5"
+		"F4 A4 D5 A4"
+		"G4 C5 D5 C5"
+	)
+	local parts=()
+	for i in "${!chords[@]}"; do
+		local -a pad=() pl=()
+		for n in ${chords[$i]}; do pad+=(sine "$n"); done
+		for n in ${arps[$i]}; do pl+=(pluck "$n"); done
+		"${SOX[@]}" -n -r 16000 -b 16 "$tmp/pad$i.wav" synth "$seconds" "${pad[@]}" \
+			remix - fade q 1.0 "$seconds" 1.4 norm -6
+		"${SOX[@]}" -n -r 16000 -b 16 "$tmp/pl$i.wav" synth "$seconds" "${pl[@]}" \
+			delay 0.05 0.95 1.85 2.75 remix - trim 0 "$seconds" fade q 0 "$seconds" 0.4 norm -6
+		"${SOX[@]}" -m -v 1 "$tmp/pad$i.wav" -v 0.3 "$tmp/pl$i.wav" "$tmp/chord$i.wav"
+		parts+=("$tmp/chord$i.wav")
+	done
+	"${SOX[@]}" "${parts[@]}" "$tmp/seq.wav"
+	# Reverberate two copies and keep the second: its start then carries the
+	# tail of the first copy's last chord, so the 30 s file loops without a
+	# seam.
+	"${SOX[@]}" "$tmp/seq.wav" "$tmp/seq.wav" "$tmp/twice.wav"
+	mkdir -p "$out/hold"
+	"${SOX[@]}" "$tmp/twice.wav" -r 8000 -c 1 -b 16 -e signed-integer "$out/hold/music.wav" \
+		reverb 40 50 70 rate 8000 trim 30 30 norm -12
+}
+hold
+
+echo "generate.sh: wrote $(find "$out" -name '*.wav' | wc -l) files under $out" >&2

@@ -1,0 +1,27 @@
+package routing
+
+import "time"
+
+// Clock is the router's source of time. Ring timeouts and wrap-up are
+// scheduled through it so tests and simulations can control time.
+//
+// AfterFunc must call f later on its own goroutine, never before it returns:
+// the router calls AfterFunc while holding its lock, and f takes that lock.
+// The returned stop function reports whether it prevented f from running; the
+// router treats a late f as harmless, so stop need not be exact.
+type Clock interface {
+	Now() time.Time
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+// SystemClock returns the real clock, backed by time.Now and time.AfterFunc.
+// Inside a testing/synctest bubble it follows the bubble's fake time.
+func SystemClock() Clock { return systemClock{} }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func (systemClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}

@@ -1,0 +1,308 @@
+package routing
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"kcc/call"
+)
+
+// step is one action in a scenario and the Line calls it must cause, in
+// order. Actions:
+//
+//	login A | logout A | enqueue C QUEUE | abandon C | end C
+//	answer C | stale C   (Answered for C's last offer: must succeed / fail with ErrStaleOffer)
+//	decline C            (Declined for C's last offer)
+//	wait DURATION        (advance the fake clock, timers fire)
+//	waiting QUEUE [C...] (assert queue order)
+//	agents A:state[:C] ... (assert every agent's state)
+type step struct {
+	do   string
+	line []string
+}
+
+func s(do string, line ...string) step { return step{do: do, line: line} }
+
+// testAgents: a1 has both skills, a2 and a3 one each, a4 none.
+func testAgents() []Agent {
+	return []Agent{
+		{ID: "a1", Name: "Anne", Skills: []string{"burgerzaken", "afval"}},
+		{ID: "a2", Name: "Bram", Skills: []string{"burgerzaken"}},
+		{ID: "a3", Name: "Cor", Skills: []string{"afval"}},
+		{ID: "a4", Name: "Dirk"},
+	}
+}
+
+func runScenario(t *testing.T, cfg Config, steps []step) {
+	t.Helper()
+	f := newFixture(t, cfg, append(testQueues(), Queue{Name: "combi", Skills: []string{"afval", "burgerzaken"}}), testAgents())
+	for i, st := range steps {
+		fields := strings.Fields(st.do)
+		op, args := fields[0], fields[1:]
+		arg := func(n int) string {
+			if n >= len(args) {
+				t.Fatalf("step %d %q: missing argument %d", i, st.do, n+1)
+			}
+			return args[n]
+		}
+		switch op {
+		case "login":
+			f.mustLogin(t, arg(0))
+		case "logout":
+			if err := f.Logout(arg(0)); err != nil {
+				t.Fatalf("step %d: Logout: %v", i, err)
+			}
+		case "enqueue":
+			f.mustEnqueue(t, arg(1), call.ID(arg(0)))
+		case "abandon":
+			f.Abandon(call.ID(arg(0)))
+		case "end":
+			f.Ended(call.ID(arg(0)))
+		case "answer":
+			f.mustAnswer(t, call.ID(arg(0)))
+		case "stale":
+			err := f.Answered(f.line.offer(t, call.ID(arg(0))).ID)
+			if !errors.Is(err, ErrStaleOffer) {
+				t.Errorf("step %d %q: Answered err = %v, want ErrStaleOffer", i, st.do, err)
+			}
+		case "decline":
+			f.Declined(f.line.offer(t, call.ID(arg(0))).ID)
+		case "wait":
+			d, err := time.ParseDuration(arg(0))
+			if err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+			advance(d)
+		case "waiting":
+			var want []call.ID
+			for _, a := range args[1:] {
+				want = append(want, call.ID(a))
+			}
+			wantWaiting(t, f.Router, arg(0), want...)
+		case "agents":
+			wantStates(t, f, strings.Join(args, " "))
+		default:
+			t.Fatalf("step %d: unknown op %q", i, op)
+		}
+		if got := f.line.take(); strings.Join(got, ",") != strings.Join(st.line, ",") {
+			t.Errorf("step %d %q: line calls\n got %q\nwant %q", i, st.do, got, st.line)
+		}
+		checkInvariants(t, f.Router)
+	}
+}
+
+func TestScenarios(t *testing.T) {
+	cfg := Config{RingTimeout: 15 * time.Second, WrapUp: 10 * time.Second}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"longest idle agent gets the offer", []step{
+			s("login a2"), s("wait 1s"), s("login a1"), s("wait 1s"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("enqueue c2 paspoort", "ring c2 a1 #1"),
+		}},
+		{"equal idle time goes to the lower ID", []step{
+			s("login a2"), s("login a1"),
+			s("enqueue c1 paspoort", "ring c1 a1 #1"),
+		}},
+		{"agent without the skill is skipped even when idle longest", []step{
+			s("login a3"), s("wait 1s"), s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("agents a1:logged-out a2:ringing:c1 a3:available a4:logged-out"),
+		}},
+		{"queue needing two skills waits for an agent with both", []step{
+			s("login a2"), s("login a3"),
+			s("enqueue c1 combi"),
+			s("waiting combi c1"),
+			s("login a1", "ring c1 a1 #1"),
+		}},
+		{"agent with no skills serves only the open queue", []step{
+			s("login a4"),
+			s("enqueue c1 afval"),
+			s("enqueue c2 algemeen", "ring c2 a4 #1"),
+			s("waiting afval c1"),
+		}},
+		{"FIFO within a queue", []step{
+			s("enqueue c1 paspoort"), s("enqueue c2 paspoort"), s("enqueue c3 paspoort"),
+			s("waiting paspoort c1 c2 c3"),
+			s("login a2", "ring c1 a2 #1"),
+			s("answer c1"),
+			s("waiting paspoort c2 c3"),
+			s("login a1", "ring c2 a1 #1"),
+		}},
+		{"oldest contact across queues goes first", []step{
+			s("enqueue c1 afval"), s("wait 1s"),
+			s("enqueue c2 paspoort"), s("wait 1s"),
+			s("enqueue c3 algemeen"),
+			s("login a1", "ring c1 a1 #1"), // a1 can serve all three
+			s("login a2", "ring c2 a2 #1"), // c3 is older in its own queue but c2 waited longer
+			s("login a4", "ring c3 a4 #1"),
+		}},
+		{"ring timeout moves to an untried agent; the contact keeps its place", []step{
+			s("login a1"), s("wait 1s"), s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a1 #1"),
+			s("enqueue c2 afval"), // only a1 has afval, and a1 is ringing
+			s("wait 15s", "withdraw c1 a1 #1", "ring c1 a2 #2", "ring c2 a1 #1"),
+			s("waiting paspoort c1"),
+			s("agents a1:ringing:c2 a2:ringing:c1 a3:logged-out a4:logged-out"),
+		}},
+		{"when every agent was tried the round starts over with the longest idle", []step{
+			s("login a1"), s("wait 1s"), s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a1 #1"),
+			s("wait 15s", "withdraw c1 a1 #1", "ring c1 a2 #2"),
+			s("wait 15s", "withdraw c1 a2 #2", "ring c1 a1 #3"),
+			s("wait 15s", "withdraw c1 a1 #3", "ring c1 a2 #4"),
+			s("answer c1"),
+		}},
+		{"head of the queue keeps priority after a timeout", []step{
+			s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("enqueue c2 paspoort"),
+			s("wait 15s", "withdraw c1 a2 #1", "ring c1 a2 #2"),
+			s("waiting paspoort c1 c2"),
+		}},
+		{"timed-out agent keeps its idle time", []step{
+			s("login a1"), s("wait 1s"), s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a1 #1"),
+			s("wait 15s", "withdraw c1 a1 #1", "ring c1 a2 #2"),
+			s("answer c1"),
+			s("enqueue c2 paspoort", "ring c2 a1 #1"), // a1 is still the longest idle
+		}},
+		{"decline moves on at once without Withdraw", []step{
+			s("login a1"), s("wait 1s"), s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a1 #1"),
+			s("wait 3s"),
+			s("decline c1", "ring c1 a2 #2"),
+			s("decline c1", "ring c1 a1 #3"), // round over: back to the longest idle
+		}},
+		{"abandon while ringing withdraws and frees the agent", []step{
+			s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("enqueue c2 paspoort"),
+			s("abandon c1", "withdraw c1 a2 #1", "ring c2 a2 #1"),
+			s("waiting paspoort c2"),
+		}},
+		{"abandon while queued removes quietly", []step{
+			s("enqueue c1 paspoort"), s("enqueue c2 paspoort"), s("enqueue c3 paspoort"),
+			s("abandon c2"),
+			s("waiting paspoort c1 c3"),
+			s("abandon nobody"),
+			s("login a2", "ring c1 a2 #1"),
+		}},
+		{"answered after abandon is stale", []step{
+			s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("abandon c1", "withdraw c1 a2 #1"),
+			s("stale c1"),
+			s("agents a1:logged-out a2:available a3:logged-out a4:logged-out"),
+		}},
+		{"answered after ring timeout is stale", []step{
+			s("login a2"), s("login a1"),
+			s("enqueue c1 paspoort", "ring c1 a1 #1"),
+			s("wait 15s", "withdraw c1 a1 #1", "ring c1 a2 #2"),
+			s("answer c1"),
+			s("enqueue c9 afval", "ring c9 a1 #1"),
+		}},
+		{"answered twice is stale", []step{
+			s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("answer c1"),
+			s("stale c1"),
+			s("agents a1:logged-out a2:on-call:c1 a3:logged-out a4:logged-out"),
+		}},
+		{"wrap-up, then available, then the next contact", []step{
+			s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("answer c1"),
+			s("enqueue c2 paspoort"),
+			s("wait 60s"),
+			s("end c1"),
+			s("agents a1:logged-out a2:wrap-up a3:logged-out a4:logged-out"),
+			s("wait 9s"),
+			s("waiting paspoort c2"),
+			s("wait 1s", "ring c2 a2 #1"),
+		}},
+		{"after wrap-up the agent is idle since its end", []step{
+			s("login a1"), s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a1 #1"),
+			s("answer c1"),
+			s("end c1"),
+			s("wait 10s"),
+			s("enqueue c2 paspoort", "ring c2 a2 #1"),
+			s("enqueue c3 paspoort", "ring c3 a1 #1"),
+		}},
+		{"logout while ringing withdraws and moves on", []step{
+			s("login a1"), s("wait 1s"), s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a1 #1"),
+			s("logout a1", "withdraw c1 a1 #1", "ring c1 a2 #2"),
+			s("agents a1:logged-out a2:ringing:c1 a3:logged-out a4:logged-out"),
+		}},
+		{"logout while ringing the only agent leaves the contact waiting", []step{
+			s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("logout a2", "withdraw c1 a2 #1"),
+			s("waiting paspoort c1"),
+			s("wait 1m"),
+			s("login a2", "ring c1 a2 #2"),
+		}},
+		{"logout during a call takes effect when it ends", []step{
+			s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("answer c1"),
+			s("logout a2"),
+			s("agents a1:logged-out a2:on-call:c1 a3:logged-out a4:logged-out"),
+			s("end c1"),
+			s("agents a1:logged-out a2:logged-out a3:logged-out a4:logged-out"),
+			s("wait 1m"),
+			s("agents a1:logged-out a2:logged-out a3:logged-out a4:logged-out"),
+		}},
+		{"login during a call cancels the pending logout", []step{
+			s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("answer c1"),
+			s("logout a2"), s("login a2"),
+			s("end c1"),
+			s("agents a1:logged-out a2:wrap-up a3:logged-out a4:logged-out"),
+		}},
+		{"logout during wrap-up, stale wrap-up timer is harmless", []step{
+			s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("answer c1"),
+			s("end c1"),
+			s("logout a2"),
+			s("login a2"),
+			s("enqueue c2 paspoort", "ring c2 a2 #1"),
+			s("answer c2"),
+			s("end c2"),
+			s("wait 5s"), s("logout a2"), s("login a2"), s("enqueue c3 paspoort", "ring c3 a2 #1"),
+			s("answer c3"), s("end c3"),
+			s("wait 5s"), // the timer of c2's wrap-up would fire now
+			s("agents a1:logged-out a2:wrap-up a3:logged-out a4:logged-out"),
+			s("wait 5s"),
+			s("agents a1:logged-out a2:available a3:logged-out a4:logged-out"),
+		}},
+		{"ended while still queued acts as abandon", []step{
+			s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("end c1", "withdraw c1 a2 #1"),
+			s("agents a1:logged-out a2:available a3:logged-out a4:logged-out"),
+			s("end unknown"),
+		}},
+		{"registration refresh changes nothing", []step{
+			s("login a2"), s("wait 5s"), s("login a1"),
+			s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("login a2"),
+			s("agents a1:available a2:ringing:c1 a3:logged-out a4:logged-out"),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { runScenario(t, cfg, tt.steps) })
+		})
+	}
+}

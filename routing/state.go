@@ -1,0 +1,54 @@
+package routing
+
+import (
+	"fmt"
+	"time"
+
+	"kcc/call"
+)
+
+// AgentState is where an agent is in the routing state machine. The zero
+// value is LoggedOut.
+type AgentState int
+
+// Agent states. Only Available agents receive offers.
+const (
+	LoggedOut AgentState = iota // phone not registered
+	Available                   // idle, may be offered a contact
+	Ringing                     // an offer is ringing the agent's phone
+	OnCall                      // talking to a contact
+	WrapUp                      // after-call work; available when it ends
+)
+
+var agentStateNames = [...]string{
+	LoggedOut: "logged-out",
+	Available: "available",
+	Ringing:   "ringing",
+	OnCall:    "on-call",
+	WrapUp:    "wrap-up",
+}
+
+// String returns the state's lower-case name, e.g. "on-call".
+func (s AgentState) String() string {
+	if s >= 0 && int(s) < len(agentStateNames) {
+		return agentStateNames[s]
+	}
+	return fmt.Sprintf("AgentState(%d)", int(s))
+}
+
+// MarshalText lets snapshots and events encode the state by name.
+func (s AgentState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// AgentStatus is a snapshot of one agent, as returned by Router.Agents.
+type AgentStatus struct {
+	ID    string
+	Name  string
+	State AgentState
+	// Since is when the agent entered State.
+	Since time.Time
+	// IdleSince orders available agents: the earliest gets the next offer.
+	// It is set at login and at the end of wrap-up.
+	IdleSince time.Time
+	// Contact is the contact ringing the agent or on call with it, if any.
+	Contact call.ID
+}

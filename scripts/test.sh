@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every kcc test on a fresh Debian 12 machine (as root): installs the real
+# peers the integration tests use, then vet, unit and integration tests, and a
+# smoke run of every benchmark. Prints how long each phase took.
+#
+#   scripts/test.sh            everything (what CI runs)
+#   KCC_SKIP_INSTALL=1 scripts/test.sh   skip apt-get when the peers are installed
+#
+# Long fuzzing is separate: scripts/fuzz.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+phase() { # phase NAME CMD... : runs CMD and prints its duration
+  local name=$1; shift
+  local start=$SECONDS
+  echo "=== phase $name"
+  "$@"
+  echo "=== phase $name: $((SECONDS - start)) s"
+}
+
+install_peers() {
+  local need=()
+  command -v baresip >/dev/null || need+=(baresip-core)
+  command -v sipp >/dev/null || need+=(sip-tester)
+  command -v tcpdump >/dev/null || need+=(tcpdump)
+  if [ ${#need[@]} -eq 0 ]; then echo "peers already installed"; return; fi
+  if [ "$(id -u)" -ne 0 ]; then echo "need root to install ${need[*]}" >&2; return 1; fi
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
+}
+
+total=$SECONDS
+if [ -z "${KCC_SKIP_INSTALL:-}" ]; then phase install install_peers; fi
+phase build go build ./...
+phase vet go vet -tags integration ./...
+phase gofmt bash -c 'out=$(gofmt -l $(git ls-files "*.go")); if [ -n "$out" ]; then echo "gofmt needed:"; echo "$out"; exit 1; fi'
+phase unit go test -race -count=1 ./...
+phase integration go test -race -count=1 -tags integration -run 'Integration' -timeout 20m ./...
+phase bench-smoke go test -run '^$' -bench . -benchtime 1x ./...
+echo "=== all tests passed in $((SECONDS - total)) s"
