@@ -46,7 +46,6 @@ type Service struct {
 	media   *media.Engine
 	prompts *prompts.Catalog
 	flows   map[string]*ivr.Program // by dialled number
-	engine  *ivr.Engine
 	phones  Phones
 	topics  map[string]string // queue -> topic shown to agents
 	router  Router
@@ -62,7 +61,6 @@ func New(cfg Config, m *media.Engine, catalog *prompts.Catalog, flows []*ivr.Pro
 	queues []routing.Queue, phones Phones, log zerolog.Logger) (*Service, error) {
 	s := &Service{
 		cfg: cfg, log: log, media: m, prompts: catalog, phones: phones,
-		engine:   ivr.NewEngine(log),
 		flows:    make(map[string]*ivr.Program),
 		topics:   make(map[string]string),
 		contacts: make(map[call.ID]*contact),
@@ -159,7 +157,8 @@ func (s *Service) ServeCall(in *sip.Inbound) {
 		c.rung.Wait()
 	}()
 
-	res, err := s.engine.Run(in.Context(), c, prog)
+	// An engine per call: it is cheap and logs with the call's fields.
+	res, err := ivr.NewEngine(log).Run(in.Context(), c, prog)
 	switch {
 	case err != nil && in.Context().Err() != nil:
 		log.Info().Strs("path", res.Path).Msg("caller hung up")
