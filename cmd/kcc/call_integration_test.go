@@ -6,14 +6,20 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"kcc/config"
 	"kcc/media"
 	"kcc/peertest"
+	"kcc/routing"
 )
 
 // TestIntegrationCallToAgent is the walking skeleton end to end: baresip
@@ -232,5 +238,104 @@ func TestIntegrationRingTimeoutMovesOn(t *testing.T) {
 	}
 	if _, err := fast.WaitEvent("CALL_CLOSED", 5*time.Second); err != nil {
 		t.Errorf("agent 2002's call did not end: %v", err)
+	}
+}
+
+// TestIntegrationCallerHangsUpWhileAgentRings: the caller gives up while the
+// agent's phone rings; kcc cancels the agent's INVITE (CANCEL, 487) and the
+// agent is available again.
+func TestIntegrationCallerHangsUpWhileAgentRings(t *testing.T) {
+	kccIP, agentIP := "127.0.6.1", "127.0.6.2"
+	lo, hi := agentRTP(agentIP)
+	capture := peertest.StartCapture(t, fmt.Sprintf("udp and (net 127.0.6.0/24 or portrange %d-%d)", lo, hi))
+	k := startKCC(t, kccIP, func(c *config.Config) { c.Routing.RingTimeout = time.Minute })
+	agent := startAgent(t, k, "2001", agentIP, "manual")
+	welcome, _ := catalog(t).Prompt("nl", "welkom")
+	first := welcome.Duration() + time.Second
+	second := first + 2500*time.Millisecond
+	total := second + 2*time.Second
+	res := sipp(t, k, "127.0.6.3", "14070", total+20*time.Second, map[string]string{
+		"caller.xml": scenario(t, "caller.xml", "PAUSE_MS", strconv.Itoa(int(total/time.Millisecond))),
+		"media.pcap": string(callerStream(total+time.Second,
+			peertest.Digit{At: first, Event: key('1')}, peertest.Digit{At: second, Event: key('1')})),
+	}, "caller.xml")
+	if res.ExitCode != 0 {
+		t.Fatalf("SIPp call failed (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if _, err := agent.WaitEvent("CALL_CLOSED", 5*time.Second); err != nil {
+		t.Errorf("the agent's phone kept ringing: %v", err)
+	}
+	waitFor(t, 5*time.Second, "agent 2001 available again", func() bool { return k.agentState("2001") == routing.Available })
+	settle(t, k)
+	pkts := capture.Stop()
+	kcc, agentAddr := netip.MustParseAddr(kccIP), netip.MustParseAddr(agentIP)
+	cancel, ok := sipMessage(pkts, kcc, agentAddr, "CANCEL ")
+	if !ok {
+		t.Fatal("kcc sent no CANCEL to the ringing agent")
+	}
+	bye, _ := sipMessage(pkts, netip.MustParseAddr("127.0.6.3"), kcc, "BYE ")
+	if cancel.Time.Before(bye.Time) {
+		t.Errorf("CANCEL at %v came before the caller's BYE at %v", cancel.Time, bye.Time)
+	}
+	if _, ok := sipMessage(pkts, agentAddr, kcc, "SIP/2.0 487", " INVITE\r\n"); !ok {
+		t.Error("the agent did not answer the cancelled INVITE with 487")
+	}
+}
+
+// TestIntegrationBinaryServesWelcome runs the kcc binary as a newcomer would,
+// with nothing but its compiled-in defaults (moved to this test's address by
+// environment variables), and checks that a call hears the Dutch welcome.
+func TestIntegrationBinaryServesWelcome(t *testing.T) {
+	const kccIP, callerIP = "127.0.7.1", "127.0.7.3"
+	bin := filepath.Join(t.TempDir(), "kcc")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	capture := peertest.StartCapture(t, "udp and net 127.0.7.0/24")
+	var logs syncBuffer
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), "KCC_SIP_LISTEN="+kccIP+":5060", "KCC_MEDIA_IP="+kccIP)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("kcc exited with %v", err)
+		}
+		if t.Failed() {
+			t.Logf("kcc log:\n%s", tail(logs.String(), 8000))
+		}
+	})
+	waitFor(t, 10*time.Second, "kcc serving", func() bool { return strings.Contains(logs.String(), "kcc serving") })
+
+	welcome, _ := catalog(t).Prompt("nl", "welkom")
+	pause := welcome.Duration() + 500*time.Millisecond
+	res := peertest.RunSIPp(t, pause+20*time.Second, map[string]string{
+		"caller.xml": scenario(t, "caller.xml", "PAUSE_MS", strconv.Itoa(int(pause/time.Millisecond))),
+		"media.pcap": string(callerStream(pause)),
+	}, "-sf", "caller.xml", kccIP+":5060", "-s", "14070", "-i", callerIP, "-p", "5099", "-mp", "16000",
+		"-m", "1", "-l", "1", "-timeout", "30s")
+	if res.ExitCode != 0 {
+		t.Fatalf("SIPp call failed (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	var heard [][]byte
+	for _, p := range capture.Stop() {
+		if p.Src.Addr().String() != kccIP || p.Dst != netip.MustParseAddrPort(callerIP+":16000") {
+			continue
+		}
+		if r, ok := peertest.ParseRTP(p.Payload); ok && r.PayloadType == 8 {
+			heard = append(heard, r.Payload)
+		}
+	}
+	frames := welcome.Frames(media.PCMA)
+	if len(heard) < len(frames) {
+		t.Fatalf("caller heard %d frames, want the %d of the welcome prompt", len(heard), len(frames))
+	}
+	for i := range frames {
+		if !bytes.Equal(heard[i], frames[i]) {
+			t.Fatalf("frame %d differs from the welcome prompt", i)
+		}
 	}
 }
