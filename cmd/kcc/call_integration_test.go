@@ -37,17 +37,9 @@ func TestIntegrationCallToAgent(t *testing.T) {
 	if !ok {
 		t.Fatal("no Dutch welcome prompt")
 	}
-	// Keys only after the welcome prompt, so it is heard in full: 2 for
-	// English during the language menu, 1 for passports during the main menu.
-	first := welcome.Duration() + time.Second
-	second := first + 2500*time.Millisecond
-	talk := 5 * time.Second
-	total := second + talk
-	res := sipp(t, k, callerIP, "14070", total+20*time.Second, map[string]string{
-		"caller.xml": scenario(t, "caller.xml", "PAUSE_MS", strconv.Itoa(int(total/time.Millisecond))),
-		"media.pcap": string(callerStream(total+time.Second,
-			peertest.Digit{At: first, Event: key('2')}, peertest.Digit{At: second, Event: key('1')})),
-	}, "caller.xml")
+	// 2 for English during the language menu, 1 for passports during the
+	// main menu, then 5 s of talk.
+	res := callChoosing(t, k, callerIP, 5*time.Second, '2', '1')
 	if res.ExitCode != 0 {
 		t.Fatalf("SIPp call failed (exit %d):\n%s", res.ExitCode, res.Output)
 	}
@@ -57,6 +49,18 @@ func TestIntegrationCallToAgent(t *testing.T) {
 	pkts := capture.Stop()
 
 	kcc, agentAddr, caller := netip.MustParseAddr(kccIP), netip.MustParseAddr(agentIP), netip.MustParseAddr(callerIP)
+
+	// The caller got 100 Trying and 180 Ringing before the 200 with SDP.
+	for _, status := range []string{"SIP/2.0 100", "SIP/2.0 180"} {
+		if _, ok := sipMessage(pkts, kcc, caller, status, " INVITE\r\n"); !ok {
+			t.Errorf("kcc sent the caller no %s", status)
+		}
+	}
+	if ok, ok2 := sipMessage(pkts, kcc, caller, "SIP/2.0 200", " INVITE\r\n", "application/sdp"); !ok2 {
+		t.Error("kcc sent the caller no 200 OK with SDP")
+	} else if !regexp.MustCompile(`(?m)^m=audio \d+ RTP/AVP 8 101\r$`).Match(ok.Payload) {
+		t.Errorf("200 OK answers PCMA and telephone-event: %s", ok.Payload)
+	}
 
 	// The agent's INVITE carries the chosen queue and the X-KCC-* headers.
 	invite, ok := sipMessage(pkts, kcc, agentAddr, "INVITE ")
@@ -159,14 +163,16 @@ func TestIntegrationRejects(t *testing.T) {
 	k := startKCC(t, "127.0.2.1", nil)
 	for _, tc := range []struct {
 		name, service, codecs, status string
+		transport                     string // SIPp -t: u1 UDP, t1 TCP
 	}{
-		{"unknown number", "9999", "8", "404"},
-		{"no common codec", "14070", "18 9", "488"},
+		{"unknown number", "9999", "8", "404", "u1"},
+		{"unknown number over TCP", "9999", "8", "404", "t1"},
+		{"no common codec", "14070", "18 9", "488", "u1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := sipp(t, k, "127.0.2.3", tc.service, 15*time.Second, map[string]string{
 				"reject.xml": scenario(t, "reject.xml", "CODECS", tc.codecs, "STATUS", tc.status),
-			}, "reject.xml")
+			}, "reject.xml", "-t", tc.transport)
 			if res.ExitCode != 0 {
 				t.Fatalf("want %s (SIPp exit %d):\n%s", tc.status, res.ExitCode, res.Output)
 			}
@@ -190,19 +196,9 @@ func TestIntegrationCancelBeforeAnswer(t *testing.T) {
 // queued for passports hangs up and leaves the queue.
 func TestIntegrationAbandonWhileQueued(t *testing.T) {
 	k := startKCC(t, "127.0.4.1", nil)
-	welcome, _ := catalog(t).Prompt("nl", "welkom")
-	first := welcome.Duration() + time.Second
-	second := first + 2500*time.Millisecond
-	total := second + 3*time.Second
 	done := make(chan peertest.SIPpResult, 1)
-	go func() {
-		done <- sipp(t, k, "127.0.4.3", "14070", total+20*time.Second, map[string]string{
-			"caller.xml": scenario(t, "caller.xml", "PAUSE_MS", strconv.Itoa(int(total/time.Millisecond))),
-			"media.pcap": string(callerStream(total+time.Second,
-				peertest.Digit{At: first, Event: key('1')}, peertest.Digit{At: second, Event: key('1')})),
-		}, "caller.xml")
-	}()
-	waitFor(t, total, "the caller queued for paspoort", func() bool { return len(k.router.Waiting("paspoort")) == 1 })
+	go func() { done <- callChoosing(t, k, "127.0.4.3", 3*time.Second, '1', '1') }()
+	waitFor(t, 20*time.Second, "the caller queued for paspoort", func() bool { return len(k.router.Waiting("paspoort")) == 1 })
 	res := <-done
 	if res.ExitCode != 0 {
 		t.Fatalf("SIPp call failed (exit %d):\n%s", res.ExitCode, res.Output)
@@ -218,15 +214,7 @@ func TestIntegrationRingTimeoutMovesOn(t *testing.T) {
 	k := startKCC(t, "127.0.5.1", func(c *config.Config) { c.Routing.RingTimeout = 2 * time.Second })
 	slow := startAgent(t, k, "2001", "127.0.5.2", "manual")
 	fast := startAgent(t, k, "2002", "127.0.5.4", "auto")
-	welcome, _ := catalog(t).Prompt("nl", "welkom")
-	first := welcome.Duration() + time.Second
-	second := first + 2500*time.Millisecond
-	total := second + 6*time.Second
-	res := sipp(t, k, "127.0.5.3", "14070", total+20*time.Second, map[string]string{
-		"caller.xml": scenario(t, "caller.xml", "PAUSE_MS", strconv.Itoa(int(total/time.Millisecond))),
-		"media.pcap": string(callerStream(total+time.Second,
-			peertest.Digit{At: first, Event: key('1')}, peertest.Digit{At: second, Event: key('1')})),
-	}, "caller.xml")
+	res := callChoosing(t, k, "127.0.5.3", 6*time.Second, '1', '1')
 	if res.ExitCode != 0 {
 		t.Fatalf("SIPp call failed (exit %d):\n%s", res.ExitCode, res.Output)
 	}
@@ -250,15 +238,7 @@ func TestIntegrationCallerHangsUpWhileAgentRings(t *testing.T) {
 	capture := peertest.StartCapture(t, fmt.Sprintf("udp and (net 127.0.6.0/24 or portrange %d-%d)", lo, hi))
 	k := startKCC(t, kccIP, func(c *config.Config) { c.Routing.RingTimeout = time.Minute })
 	agent := startAgent(t, k, "2001", agentIP, "manual")
-	welcome, _ := catalog(t).Prompt("nl", "welkom")
-	first := welcome.Duration() + time.Second
-	second := first + 2500*time.Millisecond
-	total := second + 2*time.Second
-	res := sipp(t, k, "127.0.6.3", "14070", total+20*time.Second, map[string]string{
-		"caller.xml": scenario(t, "caller.xml", "PAUSE_MS", strconv.Itoa(int(total/time.Millisecond))),
-		"media.pcap": string(callerStream(total+time.Second,
-			peertest.Digit{At: first, Event: key('1')}, peertest.Digit{At: second, Event: key('1')})),
-	}, "caller.xml")
+	res := callChoosing(t, k, "127.0.6.3", 2*time.Second, '1', '1')
 	if res.ExitCode != 0 {
 		t.Fatalf("SIPp call failed (exit %d):\n%s", res.ExitCode, res.Output)
 	}

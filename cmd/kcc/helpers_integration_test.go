@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -159,11 +160,36 @@ func scenario(t *testing.T, name string, replace ...string) string {
 }
 
 // sipp runs one SIPp call from ip against k and returns its result.
-func sipp(t *testing.T, k *testKCC, ip, service string, timeout time.Duration, files map[string]string, scenarioFile string) peertest.SIPpResult {
+func sipp(t *testing.T, k *testKCC, ip, service string, timeout time.Duration, files map[string]string, scenarioFile string, extra ...string) peertest.SIPpResult {
 	t.Helper()
-	return peertest.RunSIPp(t, timeout, files,
-		"-sf", scenarioFile, k.ip+":5060", "-s", service, "-i", ip, "-p", "5099", "-mp", "16000",
-		"-m", "1", "-l", "1", "-timeout", fmt.Sprintf("%ds", int(timeout/time.Second)))
+	return peertest.RunSIPp(t, timeout, files, append([]string{
+		"-sf", scenarioFile, k.ip + ":5060", "-s", service, "-i", ip, "-p", "5099", "-mp", "16000",
+		"-m", "1", "-l", "1", "-timeout", fmt.Sprintf("%ds", int(timeout/time.Second))}, extra...)...)
+}
+
+// callChoosing runs one SIPp call from ip to 14070: it hears the whole
+// welcome prompt, presses keys 2.5 s apart (the first 1 s after the welcome,
+// so each lands in its menu) and hangs up `after` the last key. The caller
+// sends 20 ms PCMA frames throughout, the keys as RFC 4733 events.
+func callChoosing(t *testing.T, k *testKCC, ip string, after time.Duration, keys ...call.Digit) peertest.SIPpResult {
+	t.Helper()
+	welcome, ok := catalog(t).Prompt("nl", "welkom")
+	if !ok {
+		t.Fatal("no Dutch welcome prompt")
+	}
+	at := welcome.Duration() + time.Second
+	var digits []peertest.Digit
+	for i, d := range keys {
+		if i > 0 {
+			at += 2500 * time.Millisecond
+		}
+		digits = append(digits, peertest.Digit{At: at, Event: key(d)})
+	}
+	total := at + after
+	return sipp(t, k, ip, "14070", total+20*time.Second, map[string]string{
+		"caller.xml": scenario(t, "caller.xml", "PAUSE_MS", strconv.Itoa(int(total/time.Millisecond))),
+		"media.pcap": string(callerStream(total+time.Second, digits...)),
+	}, "caller.xml")
 }
 
 // catalog returns the built-in prompts, as kcc loaded them.
