@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/emiago/sipgo v1.7.3
 	github.com/go-viper/mapstructure/v2 v2.4.0
+	github.com/pion/rtcp v1.2.20
 	github.com/pion/rtp v1.10.6
 	github.com/pion/sdp/v3 v3.0.20
 	github.com/rs/zerolog v1.35.1

@@ -37,24 +37,34 @@ type Config struct {
 // SIP configures the SIP edge and the registrar.
 type SIP struct {
 	Listen                 string        `mapstructure:"listen"`
+	Advertise              string        `mapstructure:"advertise"`
 	UserAgent              string        `mapstructure:"user_agent"`
 	Realm                  string        `mapstructure:"realm"`
 	RegisterDefaultExpires time.Duration `mapstructure:"register_default_expires"`
 	RegisterMinExpires     time.Duration `mapstructure:"register_min_expires"`
 	RegisterMaxExpires     time.Duration `mapstructure:"register_max_expires"`
 	NonceLifetime          time.Duration `mapstructure:"nonce_lifetime"`
+	SessionExpires         time.Duration `mapstructure:"session_expires"`
+	MinSE                  time.Duration `mapstructure:"min_se"`
+	TCPIdleTimeout         time.Duration `mapstructure:"tcp_idle_timeout"`
+	KeepAlive              time.Duration `mapstructure:"keepalive"`
+	RetryAfter             time.Duration `mapstructure:"retry_after"`
 }
 
 // Media configures RTP.
 type Media struct {
-	IP      string `mapstructure:"ip"`
-	PortMin int    `mapstructure:"port_min"`
-	PortMax int    `mapstructure:"port_max"`
+	IP        string `mapstructure:"ip"`
+	Advertise string `mapstructure:"advertise"`
+	PortMin   int    `mapstructure:"port_min"`
+	PortMax   int    `mapstructure:"port_max"`
 }
 
 // Call configures the handling of one contact.
 type Call struct {
-	AnswerDelay time.Duration `mapstructure:"answer_delay"`
+	AnswerDelay  time.Duration `mapstructure:"answer_delay"`
+	MaxCalls     int           `mapstructure:"max_calls"`
+	Overload     string        `mapstructure:"overload"`
+	DrainTimeout time.Duration `mapstructure:"drain_timeout"`
 }
 
 // Routing configures the router's timers.
@@ -259,6 +269,35 @@ func (c Config) Validate() error {
 	}
 	if c.SIP.Realm == "" {
 		bad("sip.realm is empty")
+	}
+	if c.SIP.Advertise != "" {
+		if _, err := netip.ParseAddr(c.SIP.Advertise); err != nil {
+			bad("sip.advertise %q: want an IP address (no names: kcc does no DNS)", c.SIP.Advertise)
+		}
+	}
+	if c.SIP.MinSE < time.Second {
+		// RFC 4028 wants at least 90 s on the wire; less is for tests at test scale.
+		bad("sip.min_se %v: must be at least 1s (RFC 4028 asks for 90s)", c.SIP.MinSE)
+	}
+	if c.SIP.SessionExpires != 0 && c.SIP.SessionExpires < c.SIP.MinSE {
+		bad("sip.session_expires %v: want 0s (off) or at least sip.min_se %v", c.SIP.SessionExpires, c.SIP.MinSE)
+	}
+	for name, d := range map[string]time.Duration{"sip.tcp_idle_timeout": c.SIP.TCPIdleTimeout, "sip.keepalive": c.SIP.KeepAlive,
+		"sip.retry_after": c.SIP.RetryAfter, "call.drain_timeout": c.Call.DrainTimeout} {
+		if d < 0 {
+			bad("%s %v: must not be negative", name, d)
+		}
+	}
+	if c.Media.Advertise != "" {
+		if ip, err := netip.ParseAddr(c.Media.Advertise); err != nil || !ip.Is4() {
+			bad("media.advertise %q: want an IPv4 address", c.Media.Advertise)
+		}
+	}
+	if c.Call.MaxCalls < 1 {
+		bad("call.max_calls %d: must be at least 1", c.Call.MaxCalls)
+	}
+	if c.Call.Overload != "busy" && c.Call.Overload != "prompt" {
+		bad("call.overload %q: want busy or prompt", c.Call.Overload)
 	}
 	if ip, err := netip.ParseAddr(c.Media.IP); err != nil || !ip.Is4() {
 		bad("media.ip %q: want an IPv4 address", c.Media.IP)

@@ -30,6 +30,8 @@ type contact struct {
 	// connected hands an answered agent leg from a ring goroutine to the
 	// contact's own goroutine (waiting in Enqueue).
 	connected chan *agentLeg
+	// held says the agent put the call on hold or took it off hold.
+	held chan struct{}
 
 	mu       sync.Mutex
 	queue    ivr.QueueRequest
@@ -149,21 +151,43 @@ func (c *contact) hold(ctx context.Context, lang call.Language) {
 }
 
 // talk bridges caller and agent until either hangs up, then ends the other
-// side and tells the router the conversation is over.
+// side and tells the router the conversation is over. While the agent holds
+// the call (re-INVITE with sendonly or inactive), the caller hears hold music.
 func (c *contact) talk(ctx context.Context, leg *agentLeg) {
 	start := time.Now()
 	c.log.Info().Str("agent", leg.offer.Agent).Msg("agent connected")
-	bctx, stop := context.WithCancel(ctx)
+	tctx, stop := context.WithCancel(ctx)
 	stopWatch := context.AfterFunc(leg.out.Context(), stop) // the agent hung up
-	err := c.sess.Bridge(bctx, leg.sess)
+	for tctx.Err() == nil {
+		pctx, endPhase := context.WithCancel(tctx)
+		done := make(chan error, 1)
+		onHold := leg.sess.RemoteHold()
+		go func() {
+			if onHold {
+				done <- c.sess.Loop(pctx, c.svc.prompts.Hold().Frames(c.sess.Codec()))
+				return
+			}
+			done <- c.sess.Bridge(pctx, leg.sess)
+		}()
+		var err error
+		select {
+		case <-c.held:
+			c.log.Info().Bool("hold", leg.sess.RemoteHold()).Msg("agent changed hold")
+			endPhase()
+			err = <-done
+		case err = <-done:
+			endPhase()
+		}
+		if err != nil && pctx.Err() == nil {
+			c.log.Warn().Err(err).Msg("media between caller and agent failed")
+			stop()
+		}
+	}
 	stopWatch()
 	stop()
 	by := "agent"
 	if ctx.Err() != nil {
 		by = "caller"
-	}
-	if err != nil && bctx.Err() == nil {
-		c.log.Warn().Err(err).Msg("bridge failed")
 	}
 	if err := leg.out.Hangup(context.WithoutCancel(ctx)); err != nil {
 		c.log.Debug().Err(err).Msg("BYE to agent")
@@ -173,8 +197,26 @@ func (c *contact) talk(ctx context.Context, leg *agentLeg) {
 	c.svc.router.Ended(c.id)
 	c.log.Info().Str("agent", leg.offer.Agent).Str("hung_up_by", by).Dur("talk", time.Since(start)).
 		Uint64("caller_rtp_in", st.PacketsReceived).Uint64("caller_rtp_out", st.PacketsSent).
+		Int64("caller_rtp_lost", st.PacketsLost).
 		Uint64("agent_rtp_in", at.PacketsReceived).Uint64("agent_rtp_out", at.PacketsSent).
+		Int64("agent_rtp_lost", at.PacketsLost).
 		Msg("conversation ended")
+}
+
+// agentOffer applies a re-INVITE/UPDATE offer of the agent and tells talk
+// when the hold state changed.
+func (c *contact) agentOffer(sess *media.Session) func([]byte) ([]byte, error) {
+	return func(offer []byte) ([]byte, error) {
+		was := sess.RemoteHold()
+		answer, err := sess.Update(offer)
+		if err == nil && sess.RemoteHold() != was {
+			select {
+			case c.held <- struct{}{}:
+			default:
+			}
+		}
+		return answer, err
+	}
 }
 
 // ring rings one agent for this contact in a goroutine the contact owns.
@@ -249,6 +291,7 @@ func (c *contact) dial(ctx context.Context, o routing.Offer) {
 		return
 	}
 	leg := &agentLeg{offer: o, out: out, sess: sess}
+	out.SetHooks(sip.Hooks{Offer: c.agentOffer(sess), Digit: sess.InjectDigit})
 	if err := sess.Accept(out.Answer()); err != nil {
 		log.Warn().Err(err).Msg("agent's SDP answer refused")
 		c.drop(leg)

@@ -21,6 +21,13 @@ import (
 type Config struct {
 	AnswerDelay time.Duration // between 180 Ringing and 200 OK (tests use it to CANCEL before answer)
 	HoldPrompt  string        // played once when the caller is queued, before hold music
+
+	// MaxCalls limits the contacts in progress; a call beyond it gets the
+	// overload answer: 486 Busy Here, or with OverloadPrompt set, an answer,
+	// that prompt in the flow's first language, and a hang-up. Both keep the
+	// service number in the carrier's routing, unlike 503 (RFC 3261 §21.5.4).
+	MaxCalls       int
+	OverloadPrompt string
 }
 
 // Router is the part of routing.Router a contact drives.
@@ -52,6 +59,7 @@ type Service struct {
 
 	mu       sync.Mutex
 	contacts map[call.ID]*contact
+	admitted int // calls past admission control, answered or not
 	calls    sync.WaitGroup
 }
 
@@ -76,14 +84,20 @@ func New(cfg Config, m *media.Engine, catalog *prompts.Catalog, flows []*ivr.Pro
 	for _, q := range queues {
 		s.topics[q.Name] = q.Topic
 	}
-	if cfg.HoldPrompt != "" {
+	for _, name := range []string{cfg.HoldPrompt, cfg.OverloadPrompt} {
+		if name == "" {
+			continue
+		}
 		for _, p := range flows {
 			for _, l := range p.Languages() {
-				if !catalog.Has(l, cfg.HoldPrompt) {
-					return nil, fmt.Errorf("contact: hold prompt %q missing for language %s", cfg.HoldPrompt, l)
+				if !catalog.Has(l, name) {
+					return nil, fmt.Errorf("contact: prompt %q missing for language %s", name, l)
 				}
 			}
 		}
+	}
+	if cfg.MaxCalls <= 0 {
+		return nil, fmt.Errorf("contact: max calls must be positive, got %d", cfg.MaxCalls)
 	}
 	return s, nil
 }
@@ -116,7 +130,22 @@ func (s *Service) ServeCall(in *sip.Inbound) {
 		_ = in.Reject(404, "Not Found")
 		return
 	}
-	sess, answer, err := s.media.Answer(in.Offer())
+	if !s.admit() {
+		s.overload(in, prog, log)
+		return
+	}
+	defer s.leave()
+	lateOffer := len(in.Offer()) == 0
+	var (
+		sess   *media.Session
+		answer []byte
+		err    error
+	)
+	if lateOffer {
+		sess, answer, err = s.media.OfferAll() // our offer goes in the 200 OK
+	} else {
+		sess, answer, err = s.media.Answer(in.Offer())
+	}
 	if err != nil {
 		code, reason := answerFailure(err)
 		log.Info().Err(err).Int("code", code).Msg("cannot answer")
@@ -124,6 +153,7 @@ func (s *Service) ServeCall(in *sip.Inbound) {
 		return
 	}
 	defer sess.Close()
+	in.SetHooks(sip.Hooks{Offer: sess.Update, Digit: sess.InjectDigit})
 	if err := in.Ringing(); err != nil {
 		log.Debug().Err(err).Msg("180 Ringing")
 	}
@@ -137,15 +167,22 @@ func (s *Service) ServeCall(in *sip.Inbound) {
 			return
 		}
 	}
-	if err := in.Answer(answer); err != nil {
+	remote, err := in.Answer(answer)
+	if err != nil {
 		log.Info().Err(err).Msg("answer failed")
 		return
+	}
+	if lateOffer {
+		if err := sess.Accept(remote); err != nil {
+			log.Info().Err(err).Msg("caller's answer in the ACK refused")
+			return
+		}
 	}
 	log.Info().Str("codec", sess.Codec().Name).Str("flow", prog.Name()).Str("flow_version", prog.Version()).Msg("answered")
 
 	c := &contact{
 		id: id, svc: s, in: in, sess: sess, log: log, caller: caller,
-		ctx: in.Context(), connected: make(chan *agentLeg, 1), rings: make(map[uint64]context.CancelFunc),
+		ctx: in.Context(), connected: make(chan *agentLeg, 1), held: make(chan struct{}, 1), rings: make(map[uint64]context.CancelFunc),
 	}
 	s.mu.Lock()
 	s.contacts[id] = c
@@ -166,6 +203,67 @@ func (s *Service) ServeCall(in *sip.Inbound) {
 		log.Error().Err(err).Strs("path", res.Path).Msg("flow failed")
 	default:
 		log.Info().Str("cause", res.Cause).Strs("path", res.Path).Msg("flow ended")
+	}
+}
+
+// admit counts a call in if there is room for it.
+func (s *Service) admit() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.admitted >= s.cfg.MaxCalls {
+		return false
+	}
+	s.admitted++
+	return true
+}
+
+func (s *Service) leave() {
+	s.mu.Lock()
+	s.admitted--
+	s.mu.Unlock()
+}
+
+// overload answers a call beyond MaxCalls: busy, or the overload prompt
+// when configured and a media port is still free.
+func (s *Service) overload(in *sip.Inbound, prog *ivr.Program, log zerolog.Logger) {
+	log.Warn().Int("max_calls", s.cfg.MaxCalls).Str("overload", s.overloadMode()).Msg("too many calls")
+	if s.cfg.OverloadPrompt == "" || len(in.Offer()) == 0 {
+		_ = in.Reject(486, "Busy Here")
+		return
+	}
+	sess, answer, err := s.media.Answer(in.Offer())
+	if err != nil {
+		_ = in.Reject(486, "Busy Here")
+		return
+	}
+	defer sess.Close()
+	if _, err := in.Answer(answer); err != nil {
+		return
+	}
+	if p, ok := s.prompts.Prompt(prog.Languages()[0], s.cfg.OverloadPrompt); ok {
+		_ = sess.Play(in.Context(), p.Frames(sess.Codec()))
+	}
+}
+
+func (s *Service) overloadMode() string {
+	if s.cfg.OverloadPrompt != "" {
+		return "prompt"
+	}
+	return "busy"
+}
+
+// HangUpAll ends every contact in progress (the end of a drain).
+func (s *Service) HangUpAll(ctx context.Context) {
+	s.mu.Lock()
+	all := make([]*contact, 0, len(s.contacts))
+	for _, c := range s.contacts {
+		all = append(all, c)
+	}
+	s.mu.Unlock()
+	for _, c := range all {
+		if err := c.in.Hangup(ctx); err != nil {
+			c.log.Debug().Err(err).Msg("hang up at shutdown")
+		}
 	}
 }
 

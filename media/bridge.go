@@ -4,25 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Bridge relays RTP between s and other until ctx is done or either session
 // closes, and returns then: ctx.Err(), or ErrClosed. Audio is forwarded on
-// receipt (same codec, no re-pacing) with each leg's own SSRC, sequence
-// numbers and timeline. Telephone-event packets are not forwarded; their
-// digits still appear on the receiving leg's Digits(). Playback on both
-// sessions stops while bridged (running Plays return ErrReplaced). When
-// Bridge returns, both sessions are intact and may play or bridge again.
+// receipt (no re-pacing) with each leg's own SSRC, sequence numbers and
+// timeline, transcoded by table when one leg speaks A-law and the other
+// µ-law. Keys are not forwarded as packets: a key received on one leg (RFC
+// 4733, in-band or InjectDigit) appears on that leg's Digits() and is
+// regenerated on the other leg with that leg's telephone-event payload type
+// (or as a tone when it has none); it never goes back to the leg it came
+// from. When a leg's relayed audio pauses for more than 60 ms, that leg
+// gets comfort silence. Playback on both sessions stops while bridged
+// (running Plays return ErrReplaced). When Bridge returns, both sessions are
+// intact and may play or bridge again.
 func (s *Session) Bridge(ctx context.Context, other *Session) error {
 	switch {
 	case other == nil:
 		return errors.New("bridge: other session is nil")
 	case other == s:
 		return errors.New("bridge: cannot bridge a session with itself")
-	case s.codec != other.codec:
-		// Transcoding comes with the next issue; until then the lead
-		// offers the agent leg the caller's codec.
-		return fmt.Errorf("bridge: codecs differ (%s and %s)", s.codec.Name, other.codec.Name)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -48,6 +50,7 @@ func (s *Session) Bridge(ctx context.Context, other *Session) error {
 			}
 			leg.tx.mu.Lock()
 			leg.tx.relayOn = false
+			leg.tx.lastRelay = time.Time{}
 			leg.tx.mu.Unlock()
 		}
 		s.peer, other.peer = other, s

@@ -25,7 +25,23 @@ type Config struct {
 	// PTime is the packetisation time; zero means DefaultPTime. Only 20 ms
 	// is supported: prompts are pre-encoded in 160-byte frames.
 	PTime time.Duration
+	// RTCPInterval is how often each session sends an RTCP report; zero
+	// means DefaultRTCPInterval (RFC 3550 §6.2 recommends 5 s minimum).
+	RTCPInterval time.Duration
+	// DigitDuration is how long a key kcc sends lasts (RFC 4733 event or
+	// in-band tone) before its end; zero means DefaultDigitDuration.
+	DigitDuration time.Duration
+	// NoComfortSilence turns comfort silence off: a session then sends only
+	// while it plays or relays. Carriers hang up legs that stay silent, so
+	// this is for lab use and tests that count packets.
+	NoComfortSilence bool
 }
+
+// Defaults for the optional Config fields.
+const (
+	DefaultRTCPInterval  = 5 * time.Second
+	DefaultDigitDuration = 100 * time.Millisecond
+)
 
 // Validate reports every problem of c at once, so an operator fixes the
 // configuration in one go.
@@ -54,6 +70,12 @@ func (c Config) Validate() error {
 	case firstEven(c.PortMin)+1 > c.PortMax:
 		errs = append(errs, fmt.Errorf("media: port range %d-%d holds no even RTP port with its RTCP port", c.PortMin, c.PortMax))
 	}
+	if c.RTCPInterval != 0 && (c.RTCPInterval < 10*time.Millisecond || c.RTCPInterval > time.Minute) {
+		errs = append(errs, fmt.Errorf("media: rtcp interval %s: must be between 10ms and 1m", c.RTCPInterval))
+	}
+	if c.DigitDuration != 0 && (c.DigitDuration < 40*time.Millisecond || c.DigitDuration > 2*time.Second) {
+		errs = append(errs, fmt.Errorf("media: digit duration %s: must be between 40ms and 2s", c.DigitDuration))
+	}
 	if c.PTime != 0 && c.PTime != DefaultPTime {
 		errs = append(errs, fmt.Errorf("media: ptime %s: only %s is supported", c.PTime, DefaultPTime))
 	}
@@ -75,3 +97,19 @@ func (c Config) ptime() time.Duration {
 }
 
 func firstEven(p int) int { return p + p&1 }
+
+func (c Config) rtcpInterval() time.Duration {
+	if c.RTCPInterval == 0 {
+		return DefaultRTCPInterval
+	}
+	return c.RTCPInterval
+}
+
+// digitFrames is the number of ptime frames a sent key lasts.
+func (c Config) digitFrames() int {
+	d := c.DigitDuration
+	if d == 0 {
+		d = DefaultDigitDuration
+	}
+	return max(int((d+c.ptime()-1)/c.ptime()), 2)
+}

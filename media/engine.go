@@ -22,6 +22,9 @@ type Engine struct {
 	log       zerolog.Logger
 	advertise netip.Addr
 	ptime     time.Duration
+	rtcpEvery time.Duration
+	keyFrames int  // frames per sent key (Config.DigitDuration)
+	comfort   bool // send comfort silence
 	pool      *portPool
 	shards    []*shard
 
@@ -46,6 +49,9 @@ func NewEngine(cfg Config, log zerolog.Logger) (*Engine, error) {
 		log:       log.With().Str("component", "media").Logger(),
 		advertise: cfg.advertise(),
 		ptime:     cfg.ptime(),
+		rtcpEvery: cfg.rtcpInterval(),
+		keyFrames: cfg.digitFrames(),
+		comfort:   !cfg.NoComfortSilence,
 		pool:      newPortPool(cfg.IP.Unmap(), cfg.PortMin, cfg.PortMax),
 		stopped:   make(chan struct{}),
 		sdpID:     func() uint64 { return rand.Uint64() >> 1 }, // positive int64: some parsers choke on more
@@ -98,14 +104,20 @@ func (e *Engine) Answer(offer []byte) (*Session, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("answer: %w", err)
 	}
-	s.setRemote(rs.pt, rs.remote, dir)
+	id := e.sdpID()
 	answer, err := buildAnswer(sd, rs.index, localStream{
 		port: s.port, codec: rs.codec, pt: rs.pt, tePT: rs.tePT, dir: dir,
-	}, e.advertise, e.sdpID())
+	}, e.advertise, id, id)
 	if err != nil {
 		_ = s.Close()
 		return nil, nil, fmt.Errorf("answer: %w", err)
 	}
+	s.mu.Lock()
+	s.sdpID, s.sdpVersion, s.localSDP = id, id, answer
+	s.remoteHold = rs.holds()
+	s.mu.Unlock()
+	s.setRemote(rs, dir, false)
+	s.wake()
 	s.log.Debug().Str("codec", rs.codec.Name).Uint8("pt", rs.pt).Int("te_pt", rs.tePT).
 		Stringer("remote", rs.remote).Stringer("dir", dir).Msg("rtp session answered")
 	return s, answer, nil
@@ -125,14 +137,44 @@ func (e *Engine) Offer(codec Codec) (*Session, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("offer: %w", err)
 	}
-	s.offered = true
+	id := e.sdpID()
 	offer, err := buildOffer(localStream{
 		port: s.port, codec: c, pt: c.PayloadType, tePT: telephoneEventPT, dir: sendrecv,
-	}, e.advertise, e.sdpID())
+	}, e.advertise, id)
 	if err != nil {
 		_ = s.Close()
 		return nil, nil, fmt.Errorf("offer: %w", err)
 	}
+	s.mu.Lock()
+	s.offered = true
+	s.sdpID, s.sdpVersion, s.localSDP = id, id, offer
+	s.mu.Unlock()
+	return s, offer, nil
+}
+
+// OfferAll opens a session for a late offer (an INVITE without SDP, RFC
+// 3261 §13.2.1): the returned offer, for kcc's 200 OK, lists PCMA, PCMU
+// (in that order of preference) and telephone-event/8000 as payload type
+// 101. Accept applies the answer from the ACK and takes the codec the
+// remote chose, the first PCMA or PCMU in the answer. The session sends
+// nothing until then.
+func (e *Engine) OfferAll() (*Session, []byte, error) {
+	s, err := e.open(PCMA, PCMA.PayloadType, telephoneEventPT)
+	if err != nil {
+		return nil, nil, fmt.Errorf("offer: %w", err)
+	}
+	id := e.sdpID()
+	offer, err := buildOffer(localStream{
+		port: s.port, codec: PCMA, pt: PCMA.PayloadType, tePT: telephoneEventPT, dir: sendrecv, alsoPCMU: true,
+	}, e.advertise, id)
+	if err != nil {
+		_ = s.Close()
+		return nil, nil, fmt.Errorf("offer: %w", err)
+	}
+	s.mu.Lock()
+	s.offered, s.offeredAll = true, true
+	s.sdpID, s.sdpVersion, s.localSDP = id, id, offer
+	s.mu.Unlock()
 	return s, offer, nil
 }
 
@@ -151,3 +193,6 @@ func canonical(c Codec) (Codec, bool) {
 func (e *Engine) shardFor() *shard {
 	return e.shards[int(e.nextShard.Add(1))%len(e.shards)]
 }
+
+// clockRate is the RTP clock of both G.711 laws.
+func (e *Engine) clockRate() uint32 { return 8000 }

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"testing"
@@ -70,6 +71,47 @@ func FuzzReceive(f *testing.F) {
 		}
 		if accepted == 1 && len(pkt) < rtpHeaderSize {
 			t.Fatalf("accepted a %d-byte packet", len(pkt))
+		}
+	})
+}
+
+// FuzzUpdate applies arbitrary re-offers to an answered session: errors
+// are ErrBadSDP or ErrNoCodec and leave the session as it was; a success
+// yields an answer kcc itself can parse with the same o= session id.
+func FuzzUpdate(f *testing.F) {
+	f.Add(offerSDPBytes(netip.MustParseAddrPort("127.0.0.1:4000")))
+	f.Add(offerWith("m=audio 4002 RTP/AVP 0", "a=sendonly"))
+	f.Add(sdpLines("v=0", "o=peer 1 2 IN IP4 192.0.2.1", "s=-", "c=IN IP4 0.0.0.0", "t=0 0", "m=audio 4000 RTP/AVP 8"))
+	f.Add(offerWith("m=audio 4000 RTP/AVP 9"))
+	f.Add([]byte("v=0\r\n"))
+	e := newTestEngine(f, 45200, 45299, false)
+	s, first, err := e.Answer(offerSDPBytes(netip.MustParseAddrPort("127.0.0.1:4000")))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = s.Close() })
+	firstSD, err := parseSDP(first)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, offer []byte) {
+		before := s.LocalSDP()
+		answer, err := s.Update(offer)
+		if err != nil {
+			if !errors.Is(err, ErrBadSDP) && !errors.Is(err, ErrNoCodec) {
+				t.Fatalf("Update error %v is neither ErrBadSDP nor ErrNoCodec", err)
+			}
+			if !bytes.Equal(s.LocalSDP(), before) {
+				t.Fatal("failed Update changed LocalSDP")
+			}
+			return
+		}
+		sd, err := parseSDP(answer)
+		if err != nil {
+			t.Fatalf("answer does not parse: %v\n%s", err, answer)
+		}
+		if sd.Origin.SessionID != firstSD.Origin.SessionID || sd.Origin.SessionVersion < firstSD.Origin.SessionVersion {
+			t.Fatalf("answer origin %+v, first %+v", sd.Origin, firstSD.Origin)
 		}
 	})
 }

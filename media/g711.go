@@ -90,3 +90,58 @@ func decodeALaw(b byte) int16 {
 	}
 	return int16(v)
 }
+
+// Transcoding tables between the two laws, computed once from the decode
+// tables and the encoders above, so a bridged packet is converted byte by
+// byte with one lookup and no allocation. Both laws have 8-bit resolution,
+// so one hop loses at most one quantisation step of the target law.
+var (
+	alawToULaw = func() [256]byte {
+		t := transcodeTable(&alawToLinear, encodeULaw)
+		// A-law has no zero: its silence 0xD5 (and 0x55) is ±8, which
+		// µ-law could carry as faint noise. Silence must stay silence.
+		t[0xD5], t[0x55] = 0xFF, 0xFF
+		return t
+	}()
+	ulawToALaw = transcodeTable(&ulawToLinear, encodeALaw)
+)
+
+func transcodeTable(dec *[256]int16, enc func(int16) byte) (t [256]byte) {
+	for i := range t {
+		t[i] = enc(dec[i])
+	}
+	return t
+}
+
+// transcoder returns the table converting from's bytes into to's, or nil
+// when both are the same law and payloads are copied as they are.
+func transcoder(from, to Codec) *[256]byte {
+	switch {
+	case from.PayloadType == to.PayloadType:
+		return nil
+	case to.PayloadType == PCMU.PayloadType:
+		return &alawToULaw
+	default:
+		return &ulawToALaw
+	}
+}
+
+// Comfort-silence frames: one ptime of the byte that decodes to zero.
+var (
+	silenceALaw = silenceFrame(0xD5)
+	silenceULaw = silenceFrame(0xFF)
+)
+
+func silenceFrame(b byte) (f [FrameSamples]byte) {
+	for i := range f {
+		f[i] = b
+	}
+	return f
+}
+
+func silenceFor(c Codec) []byte {
+	if c.PayloadType == PCMU.PayloadType {
+		return silenceULaw[:]
+	}
+	return silenceALaw[:]
+}

@@ -19,10 +19,19 @@ var loopback = netip.MustParseAddr("127.0.0.1")
 
 // newTestEngine returns an engine on 127.0.0.1 with a private port range
 // and stable SDP ids. The pacer runs when run is true; cleanup stops it
-// and checks that every port came back.
+// and checks that every port came back. Comfort silence is off, so tests
+// of playback and relay see exactly the packets they caused; the comfort
+// tests use newTestEngineWith.
 func newTestEngine(t testing.TB, portMin, portMax int, run bool) *Engine {
 	t.Helper()
-	e, err := NewEngine(Config{IP: loopback, PortMin: portMin, PortMax: portMax}, zerolog.Nop())
+	return newTestEngineWith(t, Config{PortMin: portMin, PortMax: portMax, NoComfortSilence: true}, run)
+}
+
+// newTestEngineWith is newTestEngine with more of the configuration.
+func newTestEngineWith(t testing.TB, cfg Config, run bool) *Engine {
+	t.Helper()
+	cfg.IP = loopback
+	e, err := NewEngine(cfg, zerolog.Nop())
 	if err != nil {
 		t.Fatalf("NewEngine: %v", err)
 	}

@@ -26,11 +26,12 @@ const (
 // (a Session) so scheduling does not allocate; all fields are guarded by the
 // shard's mutex.
 type paceItem struct {
-	s     pacedSender
-	due   time.Time // absolute deadline of the next frame
-	idx   int       // heap index while queued
-	state paceState
-	rearm bool // schedule was called while in flight
+	s      pacedSender
+	due    time.Time // absolute deadline of the next frame
+	idx    int       // heap index while queued
+	state  paceState
+	rearm  bool          // schedule was called while in flight
+	period time.Duration // between ticks; zero means the shard's (ptime)
 }
 
 // shard is one pacer goroutine's share of the sessions. Deadlines are
@@ -67,6 +68,44 @@ func (sh *shard) schedule(it *paceItem) {
 	case sh.wake <- struct{}{}:
 	default:
 	}
+}
+
+// scheduleAfter queues an idle item to tick first after d (RTCP reports,
+// whose phase is random). An item already scheduled is left alone.
+func (sh *shard) scheduleAfter(it *paceItem, d time.Duration) {
+	sh.mu.Lock()
+	if it.state == paceIdle {
+		it.due = time.Now().Add(d)
+		it.state = paceQueued
+		sh.push(it)
+	}
+	sh.mu.Unlock()
+	select {
+	case sh.wake <- struct{}{}:
+	default:
+	}
+}
+
+// cancel takes a queued item out of the heap, so a closed session is not
+// kept reachable until its next deadline. An item in flight is left to its
+// tick, which reports that it is done.
+func (sh *shard) cancel(it *paceItem) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if it.state != paceQueued {
+		return
+	}
+	i, last := it.idx, len(sh.heap)-1
+	if i != last {
+		sh.swap(i, last)
+	}
+	sh.heap[last] = nil
+	sh.heap = sh.heap[:last]
+	if i != last {
+		sh.down(i)
+		sh.up(i)
+	}
+	it.idx, it.state = -1, paceIdle
 }
 
 // run sends due frames until ctx is done.
@@ -128,10 +167,14 @@ func (sh *shard) run(ctx context.Context) {
 // requeue puts it back on its grid: the next deadline after now, never a
 // past one (that would send two frames back to back). Called with sh.mu held.
 func (sh *shard) requeue(it *paceItem, now time.Time) {
-	next := it.due.Add(sh.period)
+	period := sh.period
+	if it.period > 0 {
+		period = it.period
+	}
+	next := it.due.Add(period)
 	if !next.After(now) {
-		behind := now.Sub(next)/sh.period + 1
-		next = next.Add(behind * sh.period)
+		behind := now.Sub(next)/period + 1
+		next = next.Add(behind * period)
 	}
 	it.due = next
 	it.state = paceQueued

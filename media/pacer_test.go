@@ -202,3 +202,29 @@ func TestShardRescheduleWhileInFlight(t *testing.T) {
 		}
 	})
 }
+
+func TestShardCancel(t *testing.T) {
+	sh := newShard(20 * time.Millisecond)
+	items := make([]*paceItem, 10)
+	for i := range items {
+		items[i] = &paceItem{s: &fakeSender{}, idx: -1}
+		sh.scheduleAfter(items[i], time.Duration(10-i)*time.Millisecond)
+	}
+	for _, i := range []int{0, 9, 4, 4} { // last, first, middle, twice
+		sh.cancel(items[i])
+	}
+	if len(sh.heap) != 7 {
+		t.Fatalf("heap has %d items, want 7", len(sh.heap))
+	}
+	for i, it := range sh.heap {
+		if it.idx != i {
+			t.Errorf("heap[%d].idx = %d", i, it.idx)
+		}
+		if l := 2*i + 1; l < len(sh.heap) && sh.heap[l].due.Before(it.due) {
+			t.Errorf("heap order broken at %d", i)
+		}
+	}
+	if items[4].state != paceIdle || items[4].idx != -1 {
+		t.Errorf("cancelled item state %d idx %d, want idle -1", items[4].state, items[4].idx)
+	}
+}

@@ -30,6 +30,13 @@ func (s *Session) read() {
 	}
 }
 
+// relatchGrace is how many packets from the old source a re-latch ignores
+// (about half a second of audio) before it takes that source back: after a
+// re-INVITE moved the remote, packets still in flight from the old address
+// must not win the latch, but a remote that changed only its receive
+// address keeps sending from the old one.
+const relatchGrace = 25
+
 // receiver is the state owned by one session's reader goroutine.
 type receiver struct {
 	s       *Session
@@ -37,6 +44,11 @@ type receiver struct {
 	latched bool
 	source  netip.AddrPort
 	dtmf    digitDetector
+	inband  inbandDetector
+
+	gen       uint32         // the session's latchGen this state is for
+	oldSource netip.AddrPort // the source latched before a re-latch
+	oldCount  int            // packets from oldSource ignored since
 }
 
 // handle processes one datagram. Anything that is not RTP with a payload type
@@ -57,27 +69,22 @@ func (r *receiver) handle(pkt []byte, src netip.AddrPort) {
 		}
 		payload = payload[:len(payload)-int(payload[len(payload)-1])]
 	}
+	rx := s.rx.Load()
 	pt := r.h.PayloadType
-	isTE := s.rxTEPT != noPT && int(pt) == s.rxTEPT
-	if pt != s.rxPT && !isTE {
+	isTE := rx.tePT != noPT && int(pt) == rx.tePT
+	if pt != rx.pt && !isTE {
 		s.stats.dropped.Add(1)
 		return
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-	if !r.latched {
-		// Symmetric RTP (RFC 4961): answer to where the media comes from,
-		// which is what gets through NAT.
-		r.latched, r.source = true, src
-		s.tx.mu.Lock()
-		s.tx.remote, s.tx.latched = src, true
-		s.tx.mu.Unlock()
-		s.log.Debug().Stringer("source", src).Msg("rtp source latched")
-	} else if src != r.source {
+	if !r.accept(src) {
 		s.stats.foreign.Add(1)
 		return
 	}
+	now := time.Now()
 	s.stats.pktsIn.Add(1)
 	s.stats.bytesIn.Add(uint64(len(pkt)))
+	s.quality.update(r.h.SSRC, r.h.SequenceNumber, r.h.Timestamp, now, !isTE)
 
 	if isTE {
 		s.stats.teIn.Add(1)
@@ -87,21 +94,58 @@ func (r *receiver) handle(pkt []byte, src netip.AddrPort) {
 			return
 		}
 		if d, ok := r.dtmf.observe(r.h.SSRC, r.h.Timestamp, ev); ok {
-			s.deliver(d)
+			s.deliverKey(d, viaRFC4733, now)
 		}
-		// Not relayed: the peer leg gets DTMF regenerated (next issue),
-		// never event payloads disguised as audio.
+		// Never relayed: the peer leg regenerates the key with its own
+		// payload type and timeline (deliverKey).
 		return
 	}
+	if rx.tePT == noPT {
+		keys, n := r.inband.feed(rx.codec, payload)
+		for _, d := range keys[:n] {
+			s.deliverKey(d, viaInband, now)
+		}
+	}
 	if peer := s.relayTo.Load(); peer != nil && len(payload) > 0 && len(payload) <= maxPayload {
-		peer.relay(&r.h, payload)
-		s.stats.relayed.Add(1)
+		if peer.relay(&r.h, payload, rx.codec, now) {
+			s.stats.relayed.Add(1)
+		}
 	}
 }
 
-// deliver queues a key without ever blocking the reader: when the buffer is
-// full the oldest key makes room. Only the reader sends on s.digits, so
-// after one receive there is space.
+// accept applies symmetric-RTP latching (RFC 4961) to a packet's source:
+// the first valid packet's source is where kcc sends and the only one it
+// accepts, which is what gets through NAT and defeats RTP bleed
+// (reliability.md §3.6). A new offer that moved the remote (Update) starts
+// a re-latch.
+func (r *receiver) accept(src netip.AddrPort) bool {
+	s := r.s
+	if g := s.latchGen.Load(); g != r.gen {
+		r.gen = g
+		if r.latched {
+			r.oldSource, r.oldCount = r.source, 0
+		}
+		r.latched = false
+	}
+	if r.latched {
+		return src == r.source
+	}
+	if r.oldSource.IsValid() && src == r.oldSource && r.oldCount < relatchGrace {
+		r.oldCount++
+		return false
+	}
+	r.latched, r.source, r.oldSource = true, src, netip.AddrPort{}
+	s.tx.mu.Lock()
+	s.tx.remote, s.tx.latched = src, true
+	s.tx.mu.Unlock()
+	s.log.Debug().Stringer("source", src).Msg("rtp source latched")
+	s.wake() // a remote without an address (hold) may now be sendable
+	return true
+}
+
+// deliver queues a key without ever blocking: when the buffer is full the
+// oldest key makes room. s.keysMu must be held, so after one receive there
+// is space.
 func (s *Session) deliver(d call.Digit) {
 	select {
 	case s.digits <- d:
@@ -125,18 +169,26 @@ func (s *Session) deliver(d call.Digit) {
 // relay sends a packet received on the peer leg from s, on s's own RTP
 // timeline: s's SSRC and sequence numbers, and the peer's timestamps shifted
 // by a fixed offset so gaps (silence suppression, loss) keep their length.
-// The offset is fixed at the first packet of each bridge and whenever the
-// incoming SSRC changes; that packet carries the marker bit.
-func (s *Session) relay(h *rtp.Header, payload []byte) {
+// The offset is fixed at the first packet of each bridge, whenever the
+// incoming SSRC changes and after s sent anything of its own (silence, a
+// key); that packet carries the marker bit. A payload of the other law is
+// transcoded. While s sends a key the audio is dropped (RFC 4733 §2.5.1:
+// the event replaces the audio), and false is returned.
+func (s *Session) relay(h *rtp.Header, payload []byte, from Codec, now time.Time) bool {
+	if s.keyBusy.Load() {
+		return false
+	}
 	tx := &s.tx
-	now := time.Now()
 	tx.mu.Lock()
 	marker := h.Marker
 	if !tx.relayOn || h.SSRC != tx.relaySSRC {
-		tx.relayOffset = tx.talkspurtTS(now, s.codec.ClockRate, s.samples) - h.Timestamp
+		tx.relayOffset = tx.talkspurtTS(now, s.e.clockRate(), s.samples) - h.Timestamp
 		tx.relaySSRC, tx.relayOn = h.SSRC, true
 		marker = true
 	}
-	s.write(now, tx.pt, marker, h.Timestamp+tx.relayOffset, payload)
+	tx.lastRelay = now
+	ts := h.Timestamp + tx.relayOffset
+	s.write(now, tx.pt, marker, ts, ts, payload, transcoder(from, tx.codec))
 	tx.mu.Unlock()
+	return true
 }

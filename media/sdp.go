@@ -62,6 +62,46 @@ type remoteStream struct {
 	tePT   int            // telephone-event/8000 payload type, or noPT
 	remote netip.AddrPort // from c= and m=; unspecified address for "hold" (0.0.0.0)
 	dir    direction      // the remote's direction
+
+	// Every G.711 payload type of the stream, so a later offer can keep the
+	// codec in use (noPT when absent), and the one listed first, which an
+	// answer to OfferAll chose.
+	pcmaPT, pcmuPT int
+	first          Codec
+}
+
+// holds reports whether the remote puts kcc on hold with this stream:
+// sendonly or inactive (RFC 3264 §8.4), or the RFC 2543 c=0.0.0.0.
+func (rs remoteStream) holds() bool {
+	return rs.dir == sendonly || rs.dir == inactive || rs.remote.Addr().IsUnspecified()
+}
+
+// use switches rs to codec c if the stream offers it.
+func (rs *remoteStream) use(c Codec) bool {
+	pt := rs.pcmaPT
+	if c == PCMU {
+		pt = rs.pcmuPT
+	}
+	if pt == noPT {
+		return false
+	}
+	rs.codec, rs.pt = c, uint8(pt)
+	return true
+}
+
+// answerDirection is kcc's direction in an answer to rs: the reverse of the
+// remote's, without sending when the remote gave no address to send to.
+func (rs remoteStream) answerDirection() direction {
+	d := rs.dir.reverse()
+	if rs.remote.Addr().IsUnspecified() {
+		switch d {
+		case sendrecv:
+			d = recvonly
+		case sendonly:
+			d = inactive
+		}
+	}
+	return d
 }
 
 // parseSDP parses untrusted SDP with pion/sdp within kcc's size bounds.
@@ -128,8 +168,7 @@ func usableStream(sd *sdp.SessionDescription, md *sdp.MediaDescription) (rs remo
 		return rs, "port ranges are not supported", nil
 	}
 	codecs := streamCodecs(md)
-	rs.tePT = noPT
-	found := false
+	rs.tePT, rs.pcmaPT, rs.pcmuPT = noPT, noPT, noPT
 	for _, f := range mn.Formats {
 		pt, ok := parsePT(f)
 		if !ok {
@@ -137,15 +176,21 @@ func usableStream(sd *sdp.SessionDescription, md *sdp.MediaDescription) (rs remo
 		}
 		enc := codecs[pt]
 		switch {
-		case enc.is("PCMA", 8000) && (!found || rs.codec != PCMA):
-			rs.codec, rs.pt, found = PCMA, pt, true
-		case enc.is("PCMU", 8000) && !found:
-			rs.codec, rs.pt, found = PCMU, pt, true
+		case enc.is("PCMA", 8000) && rs.pcmaPT == noPT:
+			rs.pcmaPT = int(pt)
+			if rs.first == (Codec{}) {
+				rs.first = PCMA
+			}
+		case enc.is("PCMU", 8000) && rs.pcmuPT == noPT:
+			rs.pcmuPT = int(pt)
+			if rs.first == (Codec{}) {
+				rs.first = PCMU
+			}
 		case enc.is("telephone-event", 8000) && rs.tePT == noPT:
 			rs.tePT = int(pt)
 		}
 	}
-	if !found {
+	if !rs.use(PCMA) && !rs.use(PCMU) {
 		return rs, "offers neither PCMA nor PCMU", nil
 	}
 	ci := md.ConnectionInformation
@@ -263,15 +308,17 @@ type localStream struct {
 	pt    uint8 // payload type written for it
 	tePT  int   // telephone-event payload type, or noPT
 	dir   direction
+	// alsoPCMU lists PCMU (static PT 0) after codec: the late offer.
+	alsoPCMU bool
 }
 
 // sessionSDP returns the session-level part of kcc's SDP (RFC 4566 §5).
-func sessionSDP(addr netip.Addr, id uint64) *sdp.SessionDescription {
+func sessionSDP(addr netip.Addr, id, version uint64) *sdp.SessionDescription {
 	return &sdp.SessionDescription{
 		Origin: sdp.Origin{
 			Username:       "kcc",
 			SessionID:      id,
-			SessionVersion: id,
+			SessionVersion: version,
 			NetworkType:    "IN",
 			AddressType:    "IP4",
 			UnicastAddress: addr.String(),
@@ -295,6 +342,9 @@ func audioMedia(ls localStream) *sdp.MediaDescription {
 		},
 	}
 	md.WithCodec(ls.pt, ls.codec.Name, ls.codec.ClockRate, 0, "")
+	if ls.alsoPCMU {
+		md.WithCodec(PCMU.PayloadType, PCMU.Name, PCMU.ClockRate, 0, "")
+	}
 	if ls.tePT != noPT {
 		md.WithCodec(uint8(ls.tePT), "telephone-event", 8000, 0, telephoneEventFmtp)
 	}
@@ -306,8 +356,8 @@ func audioMedia(ls localStream) *sdp.MediaDescription {
 // buildAnswer answers every offered m= line in order (RFC 3264 §6): the
 // chosen one with ls, every other one refused with port 0 and its offered
 // formats.
-func buildAnswer(offer *sdp.SessionDescription, chosen int, ls localStream, addr netip.Addr, id uint64) ([]byte, error) {
-	sd := sessionSDP(addr, id)
+func buildAnswer(offer *sdp.SessionDescription, chosen int, ls localStream, addr netip.Addr, id, version uint64) ([]byte, error) {
+	sd := sessionSDP(addr, id, version)
 	for i, om := range offer.MediaDescriptions {
 		if i == chosen {
 			sd.MediaDescriptions = append(sd.MediaDescriptions, audioMedia(ls))
@@ -330,7 +380,7 @@ func buildAnswer(offer *sdp.SessionDescription, chosen int, ls localStream, addr
 }
 
 func buildOffer(ls localStream, addr netip.Addr, id uint64) ([]byte, error) {
-	sd := sessionSDP(addr, id)
+	sd := sessionSDP(addr, id, id)
 	sd.MediaDescriptions = []*sdp.MediaDescription{audioMedia(ls)}
 	b, err := sd.Marshal()
 	if err != nil {
@@ -340,8 +390,9 @@ func buildOffer(ls localStream, addr netip.Addr, id uint64) ([]byte, error) {
 }
 
 // parseAnswer reads the remote answer to an offer kcc made with exactly one
-// audio stream of codec c.
-func parseAnswer(b []byte, c Codec) (remoteStream, error) {
+// audio stream of codec c. With anyG711 (the late offer listed both laws),
+// the answer's first PCMA or PCMU is taken.
+func parseAnswer(b []byte, c Codec, anyG711 bool) (remoteStream, error) {
 	sd, err := parseSDP(b)
 	if err != nil {
 		return remoteStream{}, err
@@ -353,7 +404,11 @@ func parseAnswer(b []byte, c Codec) (remoteStream, error) {
 	if err != nil {
 		return remoteStream{}, err
 	}
-	if rs.codec != c {
+	if anyG711 {
+		rs.use(rs.first)
+		return rs, nil
+	}
+	if rs.codec != c && !rs.use(c) {
 		return remoteStream{}, fmt.Errorf("%w: answer chose %s, offer had only %s", ErrNoCodec, rs.codec.Name, c.Name)
 	}
 	return rs, nil

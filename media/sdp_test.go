@@ -104,8 +104,8 @@ func TestAnswerGolden(t *testing.T) {
 			if got := s.Codec(); got != tt.wantCodec {
 				t.Errorf("Codec() = %v, want %v", got, tt.wantCodec)
 			}
-			if s.rxPT != tt.wantPT || s.rxTEPT != tt.wantTE {
-				t.Errorf("receive PTs = %d/%d, want %d/%d", s.rxPT, s.rxTEPT, tt.wantPT, tt.wantTE)
+			if s.rx.Load().pt != tt.wantPT || s.rx.Load().tePT != tt.wantTE {
+				t.Errorf("receive PTs = %d/%d, want %d/%d", s.rx.Load().pt, s.rx.Load().tePT, tt.wantPT, tt.wantTE)
 			}
 			if got := directionOfAnswer(t, answer); got != tt.wantDir {
 				t.Errorf("answer direction = %v, want %v", got, tt.wantDir)
@@ -260,8 +260,8 @@ func TestOfferAccept(t *testing.T) {
 				t.Fatalf("Answer(our offer): %v", err)
 			}
 			defer agent.Close()
-			if agent.Codec() != c || agent.rxTEPT != telephoneEventPT {
-				t.Errorf("agent side codec %v TE %d, want %v TE %d", agent.Codec(), agent.rxTEPT, c, telephoneEventPT)
+			if agent.Codec() != c || agent.rx.Load().tePT != telephoneEventPT {
+				t.Errorf("agent side codec %v TE %d, want %v TE %d", agent.Codec(), agent.rx.Load().tePT, c, telephoneEventPT)
 			}
 			if err := s.Accept(answer); err != nil {
 				t.Fatalf("Accept: %v", err)

@@ -160,6 +160,11 @@ func (b *Baresip) Cmd(cmd, params string) (Msg, error) {
 	}
 }
 
+// Kill ends baresip at once, without unregistering: a phone that lost power.
+func (b *Baresip) Kill() {
+	_ = b.cmd.Process.Kill()
+}
+
 // WaitEvent waits up to d for an event of type typ and returns it.
 func (b *Baresip) WaitEvent(typ string, d time.Duration) (Msg, error) {
 	deadline := time.Now().Add(d)

@@ -17,9 +17,10 @@ import (
 	"kcc/media"
 )
 
-// builtinNames are the prompts the built-in 14070 flow relies on.
+// builtinNames are the prompts kcc ships: those of the built-in 14070 flow,
+// the hold prompt and the overload prompt.
 var builtinNames = []string{
-	"even-geduld", "gesloten", "hoofdmenu", "kies-taal",
+	"drukte", "even-geduld", "gesloten", "hoofdmenu", "kies-taal",
 	"ongeldige-keuze", "tot-ziens", "welkom", "zie-website",
 }
 

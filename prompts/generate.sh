@@ -83,6 +83,7 @@ prompt nl ongeldige-keuze "Dat is helaas geen geldige keuze."
 prompt nl even-geduld "Een ogenblik geduld alstublieft. Er is zo snel mogelijk een medewerker voor u beschikbaar."
 prompt nl zie-website "U vindt deze informatie op onze website, den haag punt n l."
 prompt nl tot-ziens "Bedankt voor uw telefoontje. Tot ziens."
+prompt nl drukte "Het is op dit moment erg druk. Probeer het later nog eens. Tot ziens."
 prompt nl gesloten "Wij zijn op dit moment gesloten. U kunt ons bellen op maandag tot en met vrijdag, van 8 tot 20 uur."
 
 # English.
@@ -92,6 +93,7 @@ prompt en ongeldige-keuze "Sorry, that is not a valid choice."
 prompt en even-geduld "Please hold. An employee will be with you shortly."
 prompt en zie-website "You can find this information on our website, den haag dot N L."
 prompt en tot-ziens "Thank you for calling. Goodbye."
+prompt en drukte "We are very busy at the moment. Please call again later. Goodbye."
 prompt en gesloten "We are closed at the moment. Our opening hours are Monday to Friday, from 8 a.m. to 8 p.m."
 
 kies_taal

@@ -27,6 +27,7 @@ type DialRequest struct {
 // Outbound is an answered outgoing call (the INVITE client side of a dialog).
 // Context ends when the callee hangs up.
 type Outbound struct {
+	peer
 	s *Server
 	d *sipgo.DialogClientSession
 }
@@ -40,7 +41,7 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*Outbound, error) {
 		return nil, fmt.Errorf("dial %s: contact %q: %w", r.To.User, r.To.Contact, err)
 	}
 	req := sipmsg.NewRequest(sipmsg.INVITE, ruri)
-	host := s.cfg.Listen.Addr().String()
+	host := s.cfg.advertise().String()
 	from := &sipmsg.FromHeader{
 		DisplayName: r.FromName,
 		Address:     sipmsg.Uri{Scheme: "sip", User: r.FromUser, Host: host},
@@ -79,6 +80,12 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*Outbound, error) {
 		return nil
 	}})
 	if err != nil {
+		if res := d.InviteResponse; res != nil && res.IsSuccess() {
+			// The phone answered as we cancelled: its 200 crossed our
+			// CANCEL. Confirm and end that dialog, or it would stay up on
+			// the phone (RFC 3261 §9.1, §15).
+			s.endCrossed(d)
+		}
 		_ = d.Close()
 		var resErr *sipgo.ErrDialogResponse
 		switch {
@@ -90,6 +97,8 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*Outbound, error) {
 		return nil, fmt.Errorf("dial %s: %w", r.To.User, err)
 	}
 	out := &Outbound{s: s, d: d}
+	out.peer.log = s.log.With().Str("sip_call_id", req.CallID().Value()).Logger()
+	out.setSDP(r.SDP)
 	s.mu.Lock()
 	s.outbound[d.ID] = out
 	s.mu.Unlock()
@@ -125,4 +134,18 @@ func (o *Outbound) forget() {
 	delete(o.s.outbound, o.d.ID)
 	o.s.mu.Unlock()
 	_ = o.d.Close()
+}
+
+// endCrossed acknowledges and hangs up a dialog whose 2xx arrived after we
+// cancelled the INVITE.
+func (s *Server) endCrossed(d *sipgo.DialogClientSession) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := d.Ack(ctx); err != nil {
+		s.log.Debug().Err(err).Msg("ACK crossed 200")
+		return
+	}
+	if err := d.Bye(ctx); err != nil {
+		s.log.Debug().Err(err).Msg("BYE crossed 200")
+	}
 }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -17,7 +21,30 @@ import (
 // Config holds the SIP edge's settings.
 type Config struct {
 	Listen    netip.AddrPort // UDP and TCP
+	Advertise netip.Addr     // our address in Via, Contact and From (NAT); zero: Listen's address
 	UserAgent string         // Server and User-Agent header value
+
+	// SessionExpires is the session timer kcc asks for when the caller
+	// asks for none (RFC 4028); zero: only timers the caller asks for.
+	SessionExpires time.Duration
+	MinSE          time.Duration // smaller Session-Expires get 422
+
+	// TCPIdleTimeout closes a TCP connection that sends nothing for this
+	// long, which also bounds how long a half-sent message may take.
+	TCPIdleTimeout time.Duration
+	// KeepAlive is how often registered phones are sent OPTIONS; one that
+	// does not answer is unregistered. Zero: no keep-alive.
+	KeepAlive time.Duration
+	// RetryAfter is sent with 503 while draining; zero: no Retry-After,
+	// because it makes a carrier stop sending us anything (RFC 3261 §21.5.4).
+	RetryAfter time.Duration
+}
+
+func (c Config) advertise() netip.Addr {
+	if c.Advertise.IsValid() {
+		return c.Advertise
+	}
+	return c.Listen.Addr()
 }
 
 // Handler owns one incoming call. ServeCall runs in the INVITE's goroutine
@@ -34,7 +61,12 @@ type HandlerFunc func(c *Inbound)
 func (f HandlerFunc) ServeCall(c *Inbound) { f(c) }
 
 // allowed is what kcc answers with in Allow headers.
-const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"
+const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, UPDATE, INFO"
+
+// supported lists the extensions kcc implements; a Require of anything else
+// gets 420 (RFC 3261 §8.2.2.3). 100rel is not among them, so kcc never needs
+// PRACK.
+var supported = []string{"timer"}
 
 // Server is the SIP edge: listeners, shield, dialogs, registrar, dialling.
 type Server struct {
@@ -53,6 +85,29 @@ type Server struct {
 	mu       sync.Mutex
 	inbound  map[string]*Inbound  // by dialog ID (UAS)
 	outbound map[string]*Outbound // by dialog ID (UAC)
+	draining bool
+}
+
+// errNoDNS refuses every DNS lookup: kcc never resolves names on the call
+// path, so an attacker's Via host can never make it look one up.
+var errNoDNS = errors.New("sip: DNS lookups are disabled")
+
+// newParser is sipgo's parser, except that the top Via of every request is
+// treated as if it carried rport (RFC 3581): responses then go back to the
+// exact source address and port of the request, never to a Via port or host.
+func newParser() *sipmsg.Parser {
+	// DefaultHeadersParser returns sipgo's package-level map: copy it.
+	parsers := maps.Clone(sipmsg.DefaultHeadersParser())
+	via := parsers["via"]
+	withRport := func(name []byte, data string) (sipmsg.Header, error) {
+		h, err := via(name, data)
+		if v, ok := h.(*sipmsg.ViaHeader); ok && err == nil && !v.Params.Has("rport") {
+			v.Params.Add("rport", "")
+		}
+		return h, err
+	}
+	parsers["via"], parsers["v"] = withRport, withRport
+	return sipmsg.NewParser(sipmsg.WithHeadersParsers(parsers))
 }
 
 // New binds the UDP and TCP listeners and builds the server. reg may be nil
@@ -62,11 +117,29 @@ func New(cfg Config, h Handler, reg *Registrar, log zerolog.Logger) (*Server, er
 		return nil, fmt.Errorf("sip: listen address %q needs an IP and a port", cfg.Listen)
 	}
 	slogger := newSlog(log.With().Str("component", "sipgo").Logger())
+	host := cfg.advertise().String()
+	noDNS := &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errNoDNS
+	}}
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
-		sipgo.WithUserAgentHostname(cfg.Listen.Addr().String()),
-		sipgo.WithUserAgentTransactionLayerOptions(sipmsg.WithTransactionLayerLogger(slogger)),
-		sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerLogger(slogger)),
+		sipgo.WithUserAgentHostname(host),
+		sipgo.WithUserAgentDNSResolver(noDNS),
+		sipgo.WithUserAgentParser(newParser()),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sipmsg.WithTransactionLayerLogger(slogger),
+			// A response whose TCP connection is gone is dropped, not sent
+			// on a new connection to the Via host (reliability.md S4).
+			sipmsg.WithTransactionLayerTerminateOnConnClose()),
+		sipgo.WithUserAgentTransportLayerOptions(
+			sipmsg.WithTransportLayerLogger(slogger),
+			sipmsg.WithTransportLayerTransports(sipmsg.TransportsConfig{TCP: &sipmsg.TransportTCP{
+				ReadTimeout:  cfg.TCPIdleTimeout,
+				WriteTimeout: 5 * time.Second,
+				DialerCreate: func(laddr net.Addr) net.Dialer {
+					return net.Dialer{Timeout: 5 * time.Second, LocalAddr: laddr}
+				},
+			}})),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("sip: user agent: %w", err)
@@ -82,7 +155,7 @@ func New(cfg Config, h Handler, reg *Registrar, log zerolog.Logger) (*Server, er
 		return fail(fmt.Errorf("sip: server: %w", err))
 	}
 	if s.client, err = sipgo.NewClient(ua,
-		sipgo.WithClientHostname(cfg.Listen.Addr().String()),
+		sipgo.WithClientHostname(host),
 		sipgo.WithClientPort(int(cfg.Listen.Port())),
 		sipgo.WithClientLogger(slogger)); err != nil {
 		return fail(fmt.Errorf("sip: client: %w", err))
@@ -90,7 +163,7 @@ func New(cfg Config, h Handler, reg *Registrar, log zerolog.Logger) (*Server, er
 	s.dialogUA = &sipgo.DialogUA{
 		Client: s.client,
 		ContactHDR: sipmsg.ContactHeader{Address: sipmsg.Uri{
-			Scheme: "sip", User: "kcc", Host: cfg.Listen.Addr().String(), Port: int(cfg.Listen.Port())}},
+			Scheme: "sip", User: "kcc", Host: host, Port: int(cfg.Listen.Port())}},
 	}
 	udpAddr := net.UDPAddrFromAddrPort(cfg.Listen)
 	if s.udp, err = net.ListenUDP("udp", udpAddr); err != nil {
@@ -104,6 +177,8 @@ func New(cfg Config, h Handler, reg *Registrar, log zerolog.Logger) (*Server, er
 	s.srv.OnBye(s.shielded(s.onBye))
 	s.srv.OnCancel(s.shielded(s.onCancel))
 	s.srv.OnOptions(s.shielded(s.onOptions))
+	s.srv.OnUpdate(s.shielded(s.onSessionUpdate))
+	s.srv.OnInfo(s.shielded(s.onInfo))
 	s.srv.OnRegister(s.shielded(s.onRegister))
 	s.srv.OnNoRoute(s.shielded(s.onNoRoute))
 	return s, nil
@@ -136,6 +211,9 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Go(func() { errc <- s.srv.ServeTCP(s.tcp) })
 	if s.reg != nil {
 		wg.Go(func() { s.reg.run(ctx) })
+		if s.cfg.KeepAlive > 0 {
+			wg.Go(func() { s.keepAlive(ctx) })
+		}
 	}
 	var err error
 	select {
@@ -167,8 +245,7 @@ func (s *Server) onRegister(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 // Allow for methods we know, 501 for methods nobody defined).
 func (s *Server) onNoRoute(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	switch req.Method {
-	case sipmsg.SUBSCRIBE, sipmsg.NOTIFY, sipmsg.REFER, sipmsg.MESSAGE, sipmsg.INFO,
-		sipmsg.UPDATE, sipmsg.PRACK, sipmsg.PUBLISH:
+	case sipmsg.SUBSCRIBE, sipmsg.NOTIFY, sipmsg.REFER, sipmsg.MESSAGE, sipmsg.PRACK, sipmsg.PUBLISH:
 		s.respond(req, tx, 405, "Method Not Allowed", sipmsg.NewHeader("Allow", allowed))
 	default:
 		s.respond(req, tx, 501, "Not Implemented", sipmsg.NewHeader("Allow", allowed))
@@ -190,7 +267,7 @@ func (s *Server) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	in := s.inbound[id]
 	s.mu.Unlock()
 	if in != nil {
-		if err := in.d.ReadAck(req, tx); err != nil {
+		if err := in.readAck(req, tx); err != nil {
 			s.log.Debug().Err(err).Str("call_id", req.CallID().Value()).Msg("ACK")
 		}
 	}
@@ -224,11 +301,32 @@ func (s *Server) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 
 func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if req.To().Params.Has("tag") {
-		s.onReinvite(req, tx)
+		s.onSessionUpdate(req, tx)
 		return
 	}
 	if req.Contact() == nil {
 		s.respond(req, tx, 400, "Missing Contact")
+		return
+	}
+	s.mu.Lock()
+	draining := s.draining
+	s.mu.Unlock()
+	if draining {
+		var hdrs []sipmsg.Header
+		if s.cfg.RetryAfter > 0 {
+			hdrs = append(hdrs, sipmsg.NewHeader("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter.Seconds()))))
+		}
+		s.respond(req, tx, 503, "Service Unavailable", hdrs...)
+		return
+	}
+	se, fine, err := negotiateTimer(req, s.cfg.SessionExpires, s.cfg.MinSE)
+	switch {
+	case err != nil:
+		s.respond(req, tx, 400, "Bad Session-Expires")
+		return
+	case !fine:
+		s.respond(req, tx, 422, "Session Interval Too Small",
+			sipmsg.NewHeader("Min-SE", strconv.Itoa(int(s.cfg.MinSE.Seconds()))))
 		return
 	}
 	s.respond(req, tx, 100, "Trying")
@@ -238,7 +336,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		s.respond(req, tx, 400, "Bad Request")
 		return
 	}
-	in := newInbound(s, d)
+	in := newInbound(s, d, se)
 	s.mu.Lock()
 	s.inbound[d.ID] = in
 	s.mu.Unlock()
@@ -250,6 +348,35 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	s.serve(in)
 }
 
+// unsupportedRequire returns the Require options of req kcc does not
+// implement, comma-separated, or "".
+func unsupportedRequire(req *sipmsg.Request) string {
+	var out []string
+	for _, h := range req.GetHeaders("Require") {
+		for _, v := range strings.Split(h.Value(), ",") {
+			if v = strings.TrimSpace(v); v != "" && !slices.Contains(supported, strings.ToLower(v)) {
+				out = append(out, v)
+			}
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// Drain makes the server refuse new calls with 503 (Retry-After only when
+// configured) while the calls in progress go on.
+func (s *Server) Drain() {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+}
+
+// Calls returns the number of incoming calls in progress.
+func (s *Server) Calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.inbound)
+}
+
 // serve runs the handler and cleans up the dialog whatever it did.
 func (s *Server) serve(in *Inbound) {
 	defer in.finish()
@@ -259,31 +386,6 @@ func (s *Server) serve(in *Inbound) {
 		}
 	}()
 	s.handler.ServeCall(in)
-}
-
-// onReinvite answers a re-INVITE inside a known dialog. A session refresh gets
-// our current SDP again, unchanged (same o= version); hold and media changes
-// come with the carrier-grade issue.
-func (s *Server) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	id, err := sipmsg.DialogIDFromRequestUAS(req)
-	if err == nil {
-		s.mu.Lock()
-		in := s.inbound[id]
-		s.mu.Unlock()
-		if in != nil && in.localSDP() != nil {
-			if err := in.d.ReadRequest(req, tx); err != nil {
-				s.respond(req, tx, 500, "Server Internal Error", sipmsg.NewHeader("Retry-After", "1"))
-				return
-			}
-			res := sipmsg.NewSDPResponseFromRequest(req, in.localSDP())
-			res.AppendHeader(sipmsg.HeaderClone(&s.dialogUA.ContactHDR))
-			if err := tx.Respond(res); err != nil {
-				in.log.Debug().Err(err).Msg("answer re-INVITE")
-			}
-			return
-		}
-	}
-	s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
 }
 
 // StatusError is a final non-2xx answer to a request kcc sent.

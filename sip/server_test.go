@@ -63,8 +63,15 @@ func startServer(t *testing.T, ip string) (*Server, *Registrar, *presenceLog, *t
 	}
 	clock := &testClock{}
 	reg.now = clock.now
-	srv, err := New(Config{Listen: netip.MustParseAddrPort(ip + ":5060"), UserAgent: "kcc-test"},
-		HandlerFunc(func(in *Inbound) { _ = in.Reject(486, "Busy Here") }), reg, zerolog.Nop())
+	srv := runServer(t, Config{Listen: netip.MustParseAddrPort(ip + ":5060"), UserAgent: "kcc-test", MinSE: 90 * time.Second}, reg)
+	return srv, reg, pres, clock
+}
+
+// runServer runs a Server with cfg until the test ends; it rejects every
+// call with 486.
+func runServer(t *testing.T, cfg Config, reg *Registrar) *Server {
+	t.Helper()
+	srv, err := New(cfg, HandlerFunc(func(in *Inbound) { _ = in.Reject(486, "Busy Here") }), reg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +84,17 @@ func startServer(t *testing.T, ip string) (*Server, *Registrar, *presenceLog, *t
 			t.Error(err)
 		}
 	})
-	return srv, reg, pres, clock
+	return srv
+}
+
+func testLogger(t *testing.T) zerolog.Logger {
+	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+}
+
+func mustAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+func optionsTo(server string) *sipmsg.Request {
+	return sipmsg.NewRequest(sipmsg.OPTIONS, sipmsg.Uri{Scheme: "sip", User: "14070", Host: server, Port: 5060})
 }
 
 // newClient is a SIP UA bound to ip (port chosen by sipgo) for sending requests.

@@ -9,9 +9,10 @@ import (
 // verdict is the shield's judgement of a request: respond with code and
 // reason, or drop silently when code is 0 and drop is set.
 type verdict struct {
-	code   int
-	reason string
-	drop   bool
+	code        int
+	reason      string
+	drop        bool
+	unsupported string // for 420: the Require options we lack
 }
 
 // check is the sanity shield every request passes before any handler runs
@@ -33,6 +34,11 @@ func check(req *sipmsg.Request) (verdict, bool) {
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 && req.Method != sipmsg.OPTIONS {
 		return verdict{code: 483, reason: "Too Many Hops"}, false
 	}
+	if !req.IsAck() && !req.IsCancel() {
+		if u := unsupportedRequire(req); u != "" {
+			return verdict{code: 420, reason: "Bad Extension", unsupported: u}, false
+		}
+	}
 	return verdict{}, true
 }
 
@@ -50,7 +56,14 @@ func (s *Server) shielded(h func(*sipmsg.Request, sipmsg.ServerTransaction)) fun
 			if v.drop || req.IsAck() {
 				return
 			}
-			s.respond(req, tx, v.code, v.reason)
+			res := sipmsg.NewResponseFromRequest(req, v.code, v.reason, nil)
+			res.SipVersion = "SIP/2.0" // also when answering SIP/7.0 with 505
+			if v.unsupported != "" {
+				res.AppendHeader(sipmsg.NewHeader("Unsupported", v.unsupported))
+			}
+			if err := tx.Respond(res); err != nil {
+				s.log.Debug().Err(err).Int("code", v.code).Msg("shield response")
+			}
 			return
 		}
 		h(req, tx)

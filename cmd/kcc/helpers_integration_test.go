@@ -54,6 +54,9 @@ type testKCC struct {
 	ip   string
 	logs *syncBuffer
 	base int // goroutines running kcc code when idle
+
+	stop    context.CancelFunc // starts the drain, as SIGTERM does
+	stopped chan error         // run's result
 }
 
 // startKCC runs kcc on ip:5060 with test-scale timers; mutate may change the
@@ -84,16 +87,21 @@ func startKCC(t *testing.T, ip string, mutate func(*config.Config)) *testKCC {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.run(ctx) }()
+	var result error
+	finished := make(chan struct{})
+	go func() { result = <-done; close(finished) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("kcc run: %v", err)
+		<-finished
+		if result != nil {
+			t.Errorf("kcc run: %v", result)
 		}
 		if t.Failed() {
 			t.Logf("kcc log:\n%s", tail(logs.String(), 12000))
 		}
 	})
-	k := &testKCC{app: a, ip: ip, logs: logs}
+	k := &testKCC{app: a, ip: ip, logs: logs, stop: cancel, stopped: make(chan error, 1)}
+	go func() { <-finished; k.stopped <- result }()
 	// Let the servers' goroutines start, so base counts them.
 	for prev := -1; ; time.Sleep(50 * time.Millisecond) {
 		n := kccGoroutines()
@@ -238,7 +246,8 @@ func kccStacks() []string {
 	}
 	var ours []string
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "\nkcc/") && !strings.Contains(g, "kccStacks") {
+		// Test goroutines (running or waiting for subtests) are not kcc's.
+		if strings.Contains(g, "\nkcc/") && !strings.Contains(g, "testing.tRunner") {
 			ours = append(ours, g)
 		}
 	}
@@ -306,4 +315,30 @@ func firstLine(b []byte) string {
 		return string(b[:i])
 	}
 	return string(b)
+}
+
+// sameAudio checks that the first non-silence frames heard are the
+// prompt's frames from its first non-silence frame on: kcc may send comfort
+// silence before a prompt starts, and a prompt may start with a pause.
+func sameAudio(t *testing.T, heard, prompt [][]byte, silence byte) {
+	t.Helper()
+	prompt = prompt[leadingSilence(prompt, silence):]
+	heard = heard[leadingSilence(heard, silence):]
+	if len(heard) < len(prompt) {
+		t.Fatalf("caller heard %d frames after the silence, want the prompt's %d", len(heard), len(prompt))
+	}
+	for i := range prompt {
+		if !bytes.Equal(heard[i], prompt[i]) {
+			t.Fatalf("frame %d after the silence differs from the prompt:\n got %x\nwant %x", i, heard[i], prompt[i])
+		}
+	}
+}
+
+func leadingSilence(frames [][]byte, silence byte) int {
+	for i, f := range frames {
+		if len(bytes.Trim(f, string([]byte{silence}))) != 0 {
+			return i
+		}
+	}
+	return len(frames)
 }

@@ -124,11 +124,16 @@ func newApp(cfg config.Config, log zerolog.Logger) (*app, error) {
 	if a.flows, err = loadFlows(cfg.Flows, checker{catalog, queues}); err != nil {
 		return nil, err
 	}
+	var mediaAdvertise netip.Addr
+	if cfg.Media.Advertise != "" {
+		mediaAdvertise = netip.MustParseAddr(cfg.Media.Advertise) // validated by config
+	}
 	a.media, err = media.NewEngine(media.Config{
-		IP:      netip.MustParseAddr(cfg.Media.IP), // validated by config
-		PortMin: cfg.Media.PortMin,
-		PortMax: cfg.Media.PortMax,
-		PTime:   20 * time.Millisecond,
+		IP:        netip.MustParseAddr(cfg.Media.IP), // validated by config
+		Advertise: mediaAdvertise,
+		PortMin:   cfg.Media.PortMin,
+		PortMax:   cfg.Media.PortMax,
+		PTime:     20 * time.Millisecond,
 	}, log.With().Str("component", "media").Logger())
 	if err != nil {
 		return nil, err
@@ -153,12 +158,34 @@ func newApp(cfg config.Config, log zerolog.Logger) (*app, error) {
 	// The SIP server calls the contact service, which dials through the SIP
 	// server and is the router's line, which the registrar informs: build in
 	// that order and close the loops with the handler closure and two setters.
-	a.sip, err = sip.New(sip.Config{Listen: netip.MustParseAddrPort(cfg.SIP.Listen), UserAgent: cfg.SIP.UserAgent},
+	var sipAdvertise netip.Addr
+	if cfg.SIP.Advertise != "" {
+		sipAdvertise = netip.MustParseAddr(cfg.SIP.Advertise) // validated by config
+	}
+	a.sip, err = sip.New(sip.Config{
+		Listen:         netip.MustParseAddrPort(cfg.SIP.Listen),
+		Advertise:      sipAdvertise,
+		UserAgent:      cfg.SIP.UserAgent,
+		SessionExpires: cfg.SIP.SessionExpires,
+		MinSE:          cfg.SIP.MinSE,
+		TCPIdleTimeout: cfg.SIP.TCPIdleTimeout,
+		KeepAlive:      cfg.SIP.KeepAlive,
+		RetryAfter:     cfg.SIP.RetryAfter,
+	},
 		sip.HandlerFunc(func(in *sip.Inbound) { a.svc.ServeCall(in) }), a.reg, log.With().Str("component", "sip").Logger())
 	if err != nil {
 		return nil, err
 	}
-	a.svc, err = contact.New(contact.Config{AnswerDelay: cfg.Call.AnswerDelay, HoldPrompt: "even-geduld"},
+	overloadPrompt := ""
+	if cfg.Call.Overload == "prompt" {
+		overloadPrompt = "drukte"
+	}
+	a.svc, err = contact.New(contact.Config{
+		AnswerDelay:    cfg.Call.AnswerDelay,
+		HoldPrompt:     "even-geduld",
+		MaxCalls:       cfg.Call.MaxCalls,
+		OverloadPrompt: overloadPrompt,
+	},
 		a.media, catalog, a.flows, queues, phones{a.reg, a.sip}, log)
 	if err != nil {
 		return nil, errors.Join(err, a.close())
@@ -176,20 +203,24 @@ func newApp(cfg config.Config, log zerolog.Logger) (*app, error) {
 // close releases what newApp bound when the app never runs.
 func (a *app) close() error { return a.sip.Close() }
 
-// run serves until ctx is done, then stops every component and waits for it.
+// run serves until ctx is done, then drains (new calls get 503 while the
+// calls in progress go on for up to call.drain_timeout, then are hung up),
+// stops every component and waits for it.
 func (a *app) run(ctx context.Context) error {
 	defer a.router.Close()
 	a.log.Info().Str("sip", a.cfg.SIP.Listen).Str("media_ip", a.cfg.Media.IP).
 		Int("flows", len(a.flows)).Str("version", version()).Msg("kcc serving")
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
-	runCtx, cancel := context.WithCancel(ctx)
+	// The servers outlive ctx by the drain: they stop when cancel is called.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	wg.Go(func() { errc <- a.media.Run(runCtx) })
 	wg.Go(func() { errc <- a.sip.Run(runCtx) })
 	var err error
 	select {
 	case <-ctx.Done():
+		a.drain()
 	case err = <-errc:
 	}
 	cancel()
@@ -199,6 +230,35 @@ func (a *app) run(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// drain refuses new calls and waits for the calls in progress, then hangs
+// up those still going when call.drain_timeout has passed.
+func (a *app) drain() {
+	a.sip.Drain()
+	n := a.svc.Active()
+	if n == 0 {
+		return
+	}
+	a.log.Info().Int("calls", n).Dur("timeout", a.cfg.Call.DrainTimeout).Msg("draining")
+	done := make(chan struct{})
+	go func() { a.svc.Wait(); close(done) }()
+	t := time.NewTimer(a.cfg.Call.DrainTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	a.log.Warn().Int("calls", a.svc.Active()).Msg("drain timeout: hanging up")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a.svc.HangUpAll(ctx)
+	select {
+	case <-done:
+	case <-ctx.Done():
+		a.log.Error().Msg("calls still running after hang-up")
+	}
 }
 
 func loadFlows(c config.Flows, chk ivr.Checker) ([]*ivr.Program, error) {

@@ -1,0 +1,128 @@
+package sip
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestTortureUDP sends every message of the torture corpus over UDP, each
+// to a fresh server (many reuse branch and Call-ID values, so one server
+// would take them for retransmissions). None may crash it; the ones RFC 4475
+// names a status for must get it; and the server must still answer OPTIONS
+// afterwards.
+func TestTortureUDP(t *testing.T) {
+	files, err := filepath.Glob("testdata/torture/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{
+		"insuf.dat":      400, // missing From, To, Call-ID
+		"badvers.dat":    505, // SIP/7.0
+		"bext01.dat":     420, // Require: nothing kcc implements
+		"mismatch01.dat": 400, // CSeq method differs
+	}
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP("127.0.9.6")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := newClient(t, "127.0.9.7")
+	buf := make([]byte, 65536)
+	for i, f := range files {
+		name := filepath.Base(f)
+		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".md") {
+			continue
+		}
+		server := fmt.Sprintf("127.0.10.%d", i+1)
+		startServer(t, server)
+		dst := &net.UDPAddr{IP: net.ParseIP(server), Port: 5060}
+		msg, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.WriteToUDP(msg, dst); err != nil && len(msg) < 65000 {
+			t.Fatalf("%s: send: %v", name, err)
+		}
+		// Answers are matched by Call-ID: retransmissions of earlier
+		// answers (Timer G) may arrive in this message's window.
+		callID := callIDOf(msg)
+		code := 0
+		_ = conn.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
+		for {
+			n, _, err := conn.ReadFromUDP(buf)
+			if err != nil {
+				break
+			}
+			if c, ok := statusCode(buf[:n]); ok && c >= 200 && code == 0 && callIDOf(buf[:n]) == callID {
+				code = c
+			}
+		}
+		if w, ok := want[name]; ok && code != w {
+			t.Errorf("%s: got %d, want %d", name, code, w)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		res, err := client.Do(ctx, optionsTo(server))
+		cancel()
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("after %s the server no longer answers OPTIONS: %v, %v", name, res, err)
+		}
+	}
+}
+
+var callIDHeader = regexp.MustCompile(`(?mi)^(?:call-id|i)[ \t]*:[ \t]*(\S+)`)
+
+func callIDOf(msg []byte) string {
+	if m := callIDHeader.FindSubmatch(msg); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
+
+func statusCode(b []byte) (int, bool) {
+	if !bytes.HasPrefix(b, []byte("SIP/2.0 ")) || len(b) < 11 {
+		return 0, false
+	}
+	c, err := strconv.Atoi(string(b[8:11]))
+	return c, err == nil
+}
+
+// TestTCPIdleTimeout: a TCP connection that sends half a message and then
+// nothing is closed after the idle timeout (reliability.md S5).
+func TestTCPIdleTimeout(t *testing.T) {
+	const server = "127.0.9.8"
+	reg, err := NewRegistrar(RegistrarConfig{Realm: "kcc", DefaultExpires: time.Minute, MinExpires: time.Minute,
+		MaxExpires: time.Minute, NonceLifetime: time.Minute}, nil, nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runServer(t, Config{Listen: mustAddrPort(server + ":5060"), TCPIdleTimeout: 500 * time.Millisecond, MinSE: 90 * time.Second}, reg)
+	c, err := net.Dial("tcp", server+":5060")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("OPTIONS sip:14070@" + server + " SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = c.Read(make([]byte, 100))
+	if err == nil {
+		t.Fatal("server answered half a message")
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("connection still open after %v", time.Since(start))
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("closed after %v, want about 500ms", d)
+	}
+}
