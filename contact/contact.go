@@ -256,7 +256,9 @@ func (c *contact) dial(ctx context.Context, o routing.Offer) {
 		router.Declined(o.ID)
 		return
 	}
-	sess, offer, err := c.svc.media.Offer(c.sess.Codec())
+	// The caller's law first: a relay without transcoding when the phone
+	// speaks it, transcoding when it speaks only the other law.
+	sess, offer, err := c.svc.media.OfferBoth(c.sess.Codec())
 	if err != nil {
 		log.Warn().Err(err).Msg("no media for agent leg")
 		router.Declined(o.ID)

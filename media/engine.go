@@ -158,14 +158,28 @@ func (e *Engine) Offer(codec Codec) (*Session, []byte, error) {
 // 101. Accept applies the answer from the ACK and takes the codec the
 // remote chose, the first PCMA or PCMU in the answer. The session sends
 // nothing until then.
-func (e *Engine) OfferAll() (*Session, []byte, error) {
-	s, err := e.open(PCMA, PCMA.PayloadType, telephoneEventPT)
+func (e *Engine) OfferAll() (*Session, []byte, error) { return e.OfferBoth(PCMA) }
+
+// OfferBoth is OfferAll with first as the preferred law: an agent's phone
+// is offered the caller's codec first, so the bridge relays without
+// transcoding when the phone can, and transcodes when it speaks only the
+// other law.
+func (e *Engine) OfferBoth(first Codec) (*Session, []byte, error) {
+	c, ok := canonical(first)
+	if !ok {
+		return nil, nil, fmt.Errorf("offer: codec %q: %w", first.Name, ErrNoCodec)
+	}
+	other := PCMU
+	if c == PCMU {
+		other = PCMA
+	}
+	s, err := e.open(c, c.PayloadType, telephoneEventPT)
 	if err != nil {
 		return nil, nil, fmt.Errorf("offer: %w", err)
 	}
 	id := e.sdpID()
 	offer, err := buildOffer(localStream{
-		port: s.port, codec: PCMA, pt: PCMA.PayloadType, tePT: telephoneEventPT, dir: sendrecv, alsoPCMU: true,
+		port: s.port, codec: c, pt: c.PayloadType, tePT: telephoneEventPT, dir: sendrecv, also: other,
 	}, e.advertise, id)
 	if err != nil {
 		_ = s.Close()

@@ -308,8 +308,9 @@ type localStream struct {
 	pt    uint8 // payload type written for it
 	tePT  int   // telephone-event payload type, or noPT
 	dir   direction
-	// alsoPCMU lists PCMU (static PT 0) after codec: the late offer.
-	alsoPCMU bool
+	// also is a second codec listed after codec (under its static payload
+	// type) in offers that let the answerer pick the law; zero: none.
+	also Codec
 }
 
 // sessionSDP returns the session-level part of kcc's SDP (RFC 4566 §5).
@@ -342,8 +343,8 @@ func audioMedia(ls localStream) *sdp.MediaDescription {
 		},
 	}
 	md.WithCodec(ls.pt, ls.codec.Name, ls.codec.ClockRate, 0, "")
-	if ls.alsoPCMU {
-		md.WithCodec(PCMU.PayloadType, PCMU.Name, PCMU.ClockRate, 0, "")
+	if ls.also.Name != "" {
+		md.WithCodec(ls.also.PayloadType, ls.also.Name, ls.also.ClockRate, 0, "")
 	}
 	if ls.tePT != noPT {
 		md.WithCodec(uint8(ls.tePT), "telephone-event", 8000, 0, telephoneEventFmtp)

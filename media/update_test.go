@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -219,4 +220,27 @@ func TestLateOffer(t *testing.T) {
 			t.Errorf("Accept = %v, want ErrNoCodec", err)
 		}
 	})
+}
+
+// TestOfferBoth: the agent leg offers the caller's law first and the other
+// one after it; a phone that speaks only the other law still gets the call.
+func TestOfferBoth(t *testing.T) {
+	e := newTestEngine(t, 47300, 47399, false)
+	s, offer, err := e.OfferBoth(PCMU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !strings.Contains(string(offer), "m=audio "+strconv.Itoa(int(s.LocalAddr().Port()))+" RTP/AVP 0 8 101\r\n") {
+		t.Fatalf("offer does not list PCMU, PCMA, telephone-event in that order:\n%s", offer)
+	}
+	if err := s.Accept(offerWith("m=audio 4000 RTP/AVP 8")); err != nil {
+		t.Fatal(err)
+	}
+	if s.Codec() != PCMA {
+		t.Errorf("Codec = %s, want PCMA (the only law the phone answered)", s.Codec().Name)
+	}
+	if _, _, err := e.OfferBoth(Codec{Name: "G722", PayloadType: 9, ClockRate: 8000}); !errors.Is(err, ErrNoCodec) {
+		t.Errorf("OfferBoth(G722): %v, want ErrNoCodec", err)
+	}
 }

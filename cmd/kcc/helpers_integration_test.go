@@ -146,11 +146,18 @@ func (k *testKCC) agentState(id string) routing.AgentState {
 // until routing has it available. answer is "auto" or "manual".
 func startAgent(t *testing.T, k *testKCC, id, ip, answer string) *peertest.Baresip {
 	t.Helper()
+	return startAgentCodecs(t, k, id, ip, answer, "PCMA,PCMU")
+}
+
+// startAgentCodecs is startAgent with the phone's codec list (baresip's
+// audio_codecs, e.g. "PCMU" for a phone that speaks only µ-law).
+func startAgentCodecs(t *testing.T, k *testKCC, id, ip, answer, codecs string) *peertest.Baresip {
+	t.Helper()
 	lo, hi := agentRTP(ip)
 	b := peertest.StartBaresip(t, peertest.BaresipConfig{
 		IP: ip, SIPPort: 5081, CtrlPort: 4444, RTPPorts: fmt.Sprintf("%d-%d", lo, hi),
-		Account: fmt.Sprintf("<sip:%s@%s:5060>;auth_pass=demo-%s;answermode=%s;audio_codecs=PCMA,PCMU;regint=600",
-			id, k.ip, id, answer),
+		Account: fmt.Sprintf("<sip:%s@%s:5060>;auth_pass=demo-%s;answermode=%s;audio_codecs=%s;regint=600",
+			id, k.ip, id, answer, codecs),
 	})
 	// REGISTER_OK may come before the ctrl_tcp connection: ask kcc instead.
 	waitFor(t, 5*time.Second, "agent "+id+" available", func() bool { return k.agentState(id) == routing.Available })
