@@ -2,6 +2,7 @@ package peertest
 
 import (
 	"encoding/binary"
+	"math"
 	"time"
 )
 
@@ -33,6 +34,30 @@ type MediaStream struct {
 	EventPT     uint8
 	Digits      []Digit
 	KeyDuration time.Duration // how long a key is held (default 100 ms)
+	// InBand, when set, sends keys as DTMF tones in the audio (for a peer
+	// without telephone-event): it encodes 16-bit samples into the stream's
+	// codec, e.g. media.PCMA.Encode.
+	InBand func(dst []byte, pcm []int16) int
+}
+
+// dtmfFreqs are the row and column frequencies of RFC 4733 events 0-15
+// (ITU-T Q.23): 0-9, *, #, A-D.
+var dtmfFreqs = [16][2]float64{
+	{941, 1336}, {697, 1209}, {697, 1336}, {697, 1477}, {770, 1209}, {770, 1336}, {770, 1477},
+	{852, 1209}, {852, 1336}, {852, 1477}, {941, 1209}, {941, 1477},
+	{697, 1633}, {770, 1633}, {852, 1633}, {941, 1633},
+}
+
+// dtmfFrame returns 20 ms of the dual tone of event ev starting at sample n0,
+// each tone at about -10 dBm0.
+func dtmfFrame(ev uint8, n0 int) []int16 {
+	out := make([]int16, 160)
+	f := dtmfFreqs[ev&15]
+	for i := range out {
+		tm := float64(n0+i) / 8000
+		out[i] = int16(5000*math.Sin(2*math.Pi*f[0]*tm) + 5000*math.Sin(2*math.Pi*f[1]*tm))
+	}
+	return out
 }
 
 // Pcap renders s as a classic little-endian pcap file of Ethernet/IPv4/UDP
@@ -72,7 +97,11 @@ func (s MediaStream) Pcap() []byte {
 	steps := int(s.Duration / ptime)
 	for i := 0; i < steps; i++ {
 		at := time.Duration(i) * ptime
-		if d, ok := s.keyAt(at, hold); ok {
+		if d, ok := s.keyAt(at, hold); ok && s.InBand != nil {
+			frame := make([]byte, 160)
+			s.InBand(frame, dtmfFrame(d.Event, i*160))
+			add(at, s.AudioPT, false, ts, frame)
+		} else if ok {
 			// the event's packets all carry the timestamp of its start
 			start := d.At.Truncate(ptime)
 			evTS := ts - uint32((at-start)/ptime)*160

@@ -274,3 +274,21 @@ func TestIntegrationAdvertisedAddresses(t *testing.T) {
 	}
 	settle(t, k)
 }
+
+// TestIntegrationInBandKeys: a caller without telephone-event sends its
+// keys as tones in the audio; kcc hears 2 (English) and 1 (passports).
+func TestIntegrationInBandKeys(t *testing.T) {
+	k := startKCC(t, "127.0.23.1", nil)
+	done := make(chan peertest.SIPpResult, 1)
+	go func() {
+		done <- callChoosingWith(t, k, "127.0.23.3", callerPhone{codec: media.PCMA}, 3*time.Second, '2', '1')
+	}()
+	waitFor(t, 25*time.Second, "the caller queued for paspoort", func() bool { return len(k.router.Waiting("paspoort")) == 1 })
+	if res := <-done; res.ExitCode != 0 {
+		t.Fatalf("SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if !bytes.Contains([]byte(k.logs.String()), []byte(`"language":"en"`)) {
+		t.Error("the caller was not queued in English: the 2 was missed")
+	}
+	settle(t, k)
+}

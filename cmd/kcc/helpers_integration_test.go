@@ -188,6 +188,21 @@ func sipp(t *testing.T, k *testKCC, ip, service string, timeout time.Duration, f
 // sends 20 ms PCMA frames throughout, the keys as RFC 4733 events.
 func callChoosing(t *testing.T, k *testKCC, ip string, after time.Duration, keys ...call.Digit) peertest.SIPpResult {
 	t.Helper()
+	return callChoosingWith(t, k, ip, pcmaCaller, after, keys...)
+}
+
+// callerPhone is how a SIPp caller's phone speaks.
+type callerPhone struct {
+	codec   media.Codec
+	eventPT uint8 // telephone-event payload type; 0: none (keys as in-band tones)
+}
+
+var pcmaCaller = callerPhone{codec: media.PCMA, eventPT: 101}
+
+// callChoosingWith is callChoosing for a caller with another codec, another
+// telephone-event payload type, or keys as in-band tones.
+func callChoosingWith(t *testing.T, k *testKCC, ip string, phone callerPhone, after time.Duration, keys ...call.Digit) peertest.SIPpResult {
+	t.Helper()
 	welcome, ok := catalog(t).Prompt("nl", "welkom")
 	if !ok {
 		t.Fatal("no Dutch welcome prompt")
@@ -201,9 +216,22 @@ func callChoosing(t *testing.T, k *testKCC, ip string, after time.Duration, keys
 		digits = append(digits, peertest.Digit{At: at, Event: key(d)})
 	}
 	total := at + after
+	frame := make([]byte, media.FrameSamples)
+	phone.codec.Encode(frame, peertest.Tone(media.FrameSamples))
+	stream := peertest.MediaStream{Duration: total + time.Second, AudioPT: phone.codec.PayloadType, Frame: frame,
+		EventPT: phone.eventPT, Digits: digits}
+	sdp := []string{"PAUSE_MS", strconv.Itoa(int(total / time.Millisecond))}
+	pt := strconv.Itoa(int(phone.codec.PayloadType))
+	if phone.eventPT == 0 {
+		stream.InBand = phone.codec.Encode
+		sdp = append(sdp, "RTP/AVP 8 0 101", "RTP/AVP "+pt, "      a=rtpmap:101 telephone-event/8000\n", "", "      a=fmtp:101 0-15\n", "")
+	} else {
+		ev := strconv.Itoa(int(phone.eventPT))
+		sdp = append(sdp, "RTP/AVP 8 0 101", "RTP/AVP "+pt+" "+ev, "rtpmap:101", "rtpmap:"+ev, "fmtp:101", "fmtp:"+ev)
+	}
 	return sipp(t, k, ip, "14070", total+20*time.Second, map[string]string{
-		"caller.xml": scenario(t, "caller.xml", "PAUSE_MS", strconv.Itoa(int(total/time.Millisecond))),
-		"media.pcap": string(callerStream(total+time.Second, digits...)),
+		"caller.xml": scenario(t, "caller.xml", sdp...),
+		"media.pcap": string(stream.Pcap()),
 	}, "caller.xml")
 }
 

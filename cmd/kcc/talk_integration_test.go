@@ -14,8 +14,9 @@ import (
 	"kcc/peertest"
 )
 
-// TestIntegrationTalk covers the conversation itself (issue 3): the agent's
-// phone speaks only µ-law while the caller speaks A-law (kcc transcodes);
+// TestIntegrationTalk covers the conversation itself (issue 3): the caller
+// speaks µ-law with telephone-event on payload type 96, the agent's phone
+// only A-law with telephone-event on 101 (kcc transcodes and maps the type);
 // the agent holds and resumes (the caller hears hold music meanwhile); the
 // caller presses 5 while talking (the agent's phone gets it as RFC 4733,
 // the caller never gets it echoed); kcc's stream to the caller never falls
@@ -25,10 +26,11 @@ func TestIntegrationTalk(t *testing.T) {
 	lo, hi := agentRTP(agentIP)
 	capture := peertest.StartCapture(t, fmt.Sprintf("udp and (net 127.0.22.0/24 or portrange %d-%d)", lo, hi))
 	k := startKCC(t, kccIP, nil)
-	agent := startAgentCodecs(t, k, "2001", agentIP, "auto", "PCMU")
+	agent := startAgentCodecs(t, k, "2001", agentIP, "auto", "PCMA")
 
 	done := make(chan peertest.SIPpResult, 1)
-	go func() { done <- callChoosing(t, k, callerIP, 5*time.Second, '2', '1', '5') }()
+	pcmuCaller := callerPhone{codec: media.PCMU, eventPT: 96}
+	go func() { done <- callChoosingWith(t, k, callerIP, pcmuCaller, 5*time.Second, '2', '1', '5') }()
 	if _, err := agent.WaitEvent("CALL_ESTABLISHED", 30*time.Second); err != nil {
 		t.Fatalf("agent got no call: %v", err)
 	}
@@ -67,6 +69,9 @@ func TestIntegrationTalk(t *testing.T) {
 
 	var (
 		callerPT       = map[uint8]int{}
+		fromCallerPT   = map[uint8]int{}
+		talkToCaller   int
+		talkToAgent    int
 		agentPT        = map[uint8]int{}
 		toCallerTimes  []time.Time
 		duringHold     [][]byte
@@ -84,10 +89,16 @@ func TestIntegrationTalk(t *testing.T) {
 		if !isRTP {
 			continue
 		}
+		talk := p.Time.After(resumeAt.Add(300*time.Millisecond)) && p.Time.Before(bye.Time)
 		switch {
+		case p.Src == netip.AddrPortFrom(caller, 16000):
+			fromCallerPT[r.PayloadType]++
 		case toCaller(p):
+			if talk && r.PayloadType == 0 {
+				talkToCaller++
+			}
 			callerPT[r.PayloadType]++
-			if r.PayloadType == 101 {
+			if r.PayloadType == 101 || r.PayloadType == 96 {
 				eventsToCaller++
 			}
 			if p.Time.After(answered.Time) && p.Time.Before(bye.Time) {
@@ -96,33 +107,47 @@ func TestIntegrationTalk(t *testing.T) {
 			if p.Time.After(holdAt) && p.Time.Before(resumeAt) {
 				duringHold = append(duringHold, r.Payload)
 			}
-			if p.Time.After(resumeAt.Add(300*time.Millisecond)) && p.Time.Before(bye.Time) && r.PayloadType == 8 {
+			if talk && r.PayloadType == 0 {
 				afterResume = append(afterResume, r.Payload)
 			}
 		case p.Src.Addr() == kcc && isAgent(p.Dst):
 			agentPT[r.PayloadType]++
+			if talk && r.PayloadType == 8 {
+				talkToAgent++
+			}
 			if r.PayloadType == 101 {
 				eventsToAgent++
 			}
 		}
 	}
 
-	// Transcoding: A-law to the caller, µ-law to the agent.
-	if callerPT[8] == 0 || callerPT[0] != 0 {
-		t.Errorf("payload types to the caller %v, want only PCMA (8) audio", callerPT)
+	// Transcoding: µ-law to the caller, A-law to the agent, and both hear
+	// the other at 50 packets/s after the hold.
+	if callerPT[0] == 0 || callerPT[8] != 0 {
+		t.Errorf("payload types to the caller %v, want only PCMU (0) audio", callerPT)
 	}
-	if agentPT[0] == 0 || agentPT[8] != 0 {
-		t.Errorf("payload types to the agent %v, want only PCMU (0) audio", agentPT)
+	if agentPT[8] == 0 || agentPT[0] != 0 {
+		t.Errorf("payload types to the agent %v, want only PCMA (8) audio", agentPT)
 	}
-	// DTMF regenerated towards the agent, never echoed to the caller.
+	talkSpan := bye.Time.Sub(resumeAt.Add(300 * time.Millisecond))
+	for name, n := range map[string]int{"caller": talkToCaller, "agent": talkToAgent} {
+		if want := int(0.9 * 50 * talkSpan.Seconds()); n < want {
+			t.Errorf("the %s got %d audio packets in %v of talk, want ≥ %d", name, n, talkSpan, want)
+		}
+	}
+	// DTMF regenerated towards the agent on the agent's own payload type
+	// (101; the caller sent its key on 96), never echoed to the caller.
+	if fromCallerPT[96] == 0 {
+		t.Errorf("the caller sent no events on payload type 96: %v", fromCallerPT)
+	}
 	if eventsToAgent < 4 {
-		t.Errorf("%d telephone-event packets to the agent, want a regenerated key (≥ 4)", eventsToAgent)
+		t.Errorf("%d telephone-event packets (PT 101) to the agent, want a regenerated key (≥ 4)", eventsToAgent)
 	}
 	if eventsToCaller != 0 {
 		t.Errorf("%d telephone-event packets echoed to the caller", eventsToCaller)
 	}
 	// Hold music while the agent holds.
-	hold := catalog(t).Hold().Frames(media.PCMA)
+	hold := catalog(t).Hold().Frames(media.PCMU)
 	if !containsRun(duringHold, hold[:10]) {
 		t.Errorf("the caller did not hear the start of the hold music during the agent's hold (%d packets then)", len(duringHold))
 	}
