@@ -162,6 +162,10 @@ func New(cfg Config, h Handler, reg *Registrar, log zerolog.Logger) (*Server, er
 	}
 	s.dialogUA = &sipgo.DialogUA{
 		Client: s.client,
+		// In-dialog requests (ACK, BYE, re-INVITE) go back to where the
+		// other side's INVITE or 200 came from, not to its Contact: phones
+		// behind NAT put private addresses there.
+		RewriteContact: true,
 		ContactHDR: sipmsg.ContactHeader{Address: sipmsg.Uri{
 			Scheme: "sip", User: "kcc", Host: host, Port: int(cfg.Listen.Port())}},
 	}

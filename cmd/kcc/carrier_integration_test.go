@@ -292,3 +292,45 @@ func TestIntegrationInBandKeys(t *testing.T) {
 	}
 	settle(t, k)
 }
+
+// TestIntegrationAgentBehindNAT: an agent's REGISTER says Contact 10.1.2.3
+// (and Via 10.1.2.3, without rport) but comes from 127.0.0.7; kcc answers it
+// and sends its calls to 127.0.0.7, never to 10.1.2.3.
+func TestIntegrationAgentBehindNAT(t *testing.T) {
+	const kccIP, agentIP = "127.0.24.1", "127.0.0.7"
+	capture := peertest.StartCapture(t, "udp and (net 127.0.24.0/24 or host 127.0.0.7 or host 10.1.2.3)")
+	k := startKCC(t, kccIP, nil)
+	// Two SIPp runs on the same address: SIPp can only map an incoming
+	// INVITE to a call of a scenario that starts by receiving it.
+	reg := peertest.RunSIPp(t, 15*time.Second, map[string]string{
+		"register.xml": scenario(t, "register.xml", "CONTACT_HOST", "10.1.2.3", "USERNAME", "2001", "PASSWORD", "demo-2001"),
+	}, "-sf", "register.xml", kccIP+":5060", "-s", "2001", "-i", agentIP, "-p", "5070", "-m", "1", "-timeout", "15s")
+	if reg.ExitCode != 0 {
+		t.Fatalf("agent REGISTER: SIPp (exit %d):\n%s", reg.ExitCode, reg.Output)
+	}
+	waitFor(t, 5*time.Second, "agent 2001 registered", func() bool { return k.agentState("2001") == routing.Available })
+	agentDone := make(chan peertest.SIPpResult, 1)
+	go func() {
+		agentDone <- peertest.RunSIPp(t, 60*time.Second, map[string]string{
+			"answer.xml": scenario(t, "answer.xml", "CONTACT_HOST", "10.1.2.3"),
+		}, "-sf", "answer.xml", "-s", "2001", "-i", agentIP, "-p", "5070", "-mp", "17000", "-m", "1", "-timeout", "60s")
+	}()
+	time.Sleep(300 * time.Millisecond) // let the answering SIPp bind
+	if res := callChoosing(t, k, "127.0.24.3", 2*time.Second, '1', '1'); res.ExitCode != 0 {
+		t.Fatalf("caller: SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if res := <-agentDone; res.ExitCode != 0 {
+		t.Fatalf("agent: SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	pkts := capture.Stop()
+	invite, ok := sipMessage(pkts, netip.MustParseAddr(kccIP), netip.MustParseAddr(agentIP), "INVITE ")
+	if !ok || invite.Dst.Port() != 5070 {
+		t.Fatalf("no INVITE to the agent's source 127.0.0.7:5070 (got %v)", invite.Dst)
+	}
+	for _, p := range pkts {
+		if p.Dst.Addr() == netip.MustParseAddr("10.1.2.3") {
+			t.Fatalf("kcc sent to the private Contact address: %s", firstLine(p.Payload))
+		}
+	}
+	settle(t, k)
+}
