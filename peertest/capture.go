@@ -32,6 +32,12 @@ type Capture struct {
 // 127.0.1.1") and waits until it captures. Needs root (CI runs as root).
 func StartCapture(t *testing.T, filter string) *Capture {
 	t.Helper()
+	return StartCaptureOn(t, "lo", filter)
+}
+
+// StartCaptureOn is StartCapture on another interface ("any" for all).
+func StartCaptureOn(t *testing.T, iface, filter string) *Capture {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "capture.pcap")
 	logPath := path + ".log"
 	logf, err := os.Create(logPath)
@@ -40,7 +46,7 @@ func StartCapture(t *testing.T, filter string) *Capture {
 	}
 	// --immediate-mode: without it the last packets (BYE, 200) may still be
 	// in tcpdump's buffer when it is stopped (PEERS.md §5).
-	cmd := exec.Command("tcpdump", "-i", "lo", "-n", "-s", "0", "--immediate-mode", "-U", "-w", path, filter)
+	cmd := exec.Command("tcpdump", "-i", iface, "-n", "-s", "0", "--immediate-mode", "-U", "-w", path, filter)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start tcpdump: %v", err)
@@ -88,8 +94,26 @@ func (c *Capture) Stop() []Packet {
 	return pkts
 }
 
+// StopCount ends the capture and returns how many packets of any protocol
+// it holds (for "nothing at all went there" checks).
+func (c *Capture) StopCount() int {
+	c.t.Helper()
+	time.Sleep(200 * time.Millisecond)
+	c.stop()
+	raw, err := os.ReadFile(c.path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	n := 0
+	for off := 24; off+16 <= len(raw); n++ {
+		off += 16 + int(binary.LittleEndian.Uint32(raw[off+8:]))
+	}
+	return n
+}
+
 // ParsePcap reads a classic pcap file (as tcpdump -w writes it) of Ethernet
-// (lo on Linux) or raw IP frames and returns the IPv4 UDP datagrams in it.
+// (lo on Linux), raw IP or Linux cooked frames and returns the IPv4 UDP
+// datagrams in it.
 func ParsePcap(b []byte) ([]Packet, error) {
 	if len(b) < 24 {
 		return nil, fmt.Errorf("pcap: short file")

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -121,6 +122,8 @@ func New(cfg Config, h Handler, reg *Registrar, log zerolog.Logger) (*Server, er
 	noDNS := &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
 		return nil, errNoDNS
 	}}
+	s := &Server{cfg: cfg, log: log, handler: h, reg: reg,
+		inbound: make(map[string]*Inbound), outbound: make(map[string]*Outbound)}
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentHostname(host),
@@ -137,15 +140,14 @@ func New(cfg Config, h Handler, reg *Registrar, log zerolog.Logger) (*Server, er
 				ReadTimeout:  cfg.TCPIdleTimeout,
 				WriteTimeout: 5 * time.Second,
 				DialerCreate: func(laddr net.Addr) net.Dialer {
-					return net.Dialer{Timeout: 5 * time.Second, LocalAddr: laddr}
+					return net.Dialer{Timeout: 5 * time.Second, LocalAddr: laddr, Control: s.mayDial}
 				},
 			}})),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("sip: user agent: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, handler: h, reg: reg, ua: ua,
-		inbound: make(map[string]*Inbound), outbound: make(map[string]*Outbound)}
+	s.ua = ua
 	fail := func(err error) (*Server, error) {
 		s.closeListeners()
 		_ = ua.Close()
@@ -201,6 +203,28 @@ func (s *Server) closeListeners() {
 	if s.tcp != nil {
 		_ = s.tcp.Close()
 	}
+}
+
+// errNoDial refuses a new TCP connection kcc did not decide to make.
+var errNoDial = errors.New("sip: no new TCP connections except to registered phones")
+
+// mayDial lets sipgo open a TCP connection only to the source address of a
+// phone registered over TCP (to ring it when its connection dropped). sipgo
+// would otherwise dial the Via host of a request whose connection closed
+// before its answer, letting whoever sent it steer kcc's traffic
+// (reliability.md S4).
+func (s *Server) mayDial(network, address string, _ syscall.RawConn) error {
+	if s.reg != nil {
+		if ap, err := netip.ParseAddrPort(address); err == nil {
+			for _, b := range s.reg.bindingsNow() {
+				if b.Transport == "tcp" && b.Source == ap {
+					return nil
+				}
+			}
+		}
+	}
+	s.log.Warn().Str("address", address).Msg("refused to open a TCP connection")
+	return errNoDial
 }
 
 // Addr returns the address the server listens on.

@@ -71,7 +71,13 @@ func startServer(t *testing.T, ip string) (*Server, *Registrar, *presenceLog, *t
 // call with 486.
 func runServer(t *testing.T, cfg Config, reg *Registrar) *Server {
 	t.Helper()
-	srv, err := New(cfg, HandlerFunc(func(in *Inbound) { _ = in.Reject(486, "Busy Here") }), reg, testLogger(t))
+	return runServerWith(t, cfg, reg, HandlerFunc(func(in *Inbound) { _ = in.Reject(486, "Busy Here") }))
+}
+
+// runServerWith runs a Server with handler h until the test ends.
+func runServerWith(t *testing.T, cfg Config, reg *Registrar, h Handler) *Server {
+	t.Helper()
+	srv, err := New(cfg, h, reg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

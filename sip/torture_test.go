@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -124,5 +125,55 @@ func TestTCPIdleTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("closed after %v, want about 500ms", d)
+	}
+}
+
+// TestNoCallIDNeverReachesHandler: an INVITE without Call-ID (RFC 4475
+// insuf) is answered 400 by the shield; the call handler never sees it
+// (reliability.md §0a: such a request crashed a diago-based server).
+func TestNoCallIDNeverReachesHandler(t *testing.T) {
+	const server = "127.0.9.13"
+	var calls atomic.Int32
+	runServerWith(t, Config{Listen: mustAddrPort(server + ":5060"), MinSE: 90 * time.Second}, nil,
+		HandlerFunc(func(in *Inbound) { calls.Add(1); _ = in.Reject(486, "Busy Here") }))
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP("127.0.9.14")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	msg, err := os.ReadFile("testdata/torture/insuf.dat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := []byte(strings.NewReplacer("CSeq: 193942 INVITE\r\n",
+		"CSeq: 193942 INVITE\r\nCall-ID: with-call-id\r\nFrom: <sip:a@127.0.9.14>;tag=1\r\nTo: <sip:user@example.com>\r\nContact: <sip:a@127.0.9.14>\r\n",
+		"branch=z9hG4bKkdj.insuf", "branch=z9hG4bKkdj.valid").Replace(string(msg)))
+	for _, tc := range []struct {
+		name  string
+		msg   []byte
+		code  int
+		calls int32
+	}{
+		{"without Call-ID, From and To", msg, 400, 0},
+		{"the same with them (the handler runs)", valid, 486, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := conn.WriteToUDP(tc.msg, &net.UDPAddr{IP: net.ParseIP(server), Port: 5060}); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 4096)
+			code := 0
+			_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+			for code < 200 {
+				n, _, err := conn.ReadFromUDP(buf)
+				if err != nil {
+					t.Fatalf("no final answer: %v", err)
+				}
+				code, _ = statusCode(buf[:n])
+			}
+			if code != tc.code || calls.Load() != tc.calls {
+				t.Fatalf("got %d with %d handler calls, want %d with %d", code, calls.Load(), tc.code, tc.calls)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"net/netip"
 	"regexp"
 	"strconv"
@@ -163,37 +164,51 @@ func TestIntegrationCrossings(t *testing.T) {
 	}
 }
 
-// TestIntegrationCapacity: beyond call.max_calls a call gets 486 Busy Here
-// (never 503, which would make a carrier stop routing the number to us), or
-// with overload=prompt the overload prompt and a BYE.
+// TestIntegrationCapacity: with call.max_calls at 2 the third call gets 486
+// Busy Here (never 503, which would make a carrier stop routing the number
+// to us) while the two calls keep their audio; with overload=prompt it gets
+// the overload prompt and a BYE instead.
 func TestIntegrationCapacity(t *testing.T) {
 	for _, tc := range []struct {
-		mode, scenario string
+		mode, scenario, net string
 	}{
-		{"busy", "reject.xml"},
-		{"prompt", "overload.xml"},
+		{"busy", "reject.xml", "127.0.17"},
+		{"prompt", "overload.xml", "127.0.18"},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
-			ip := "127.0.17.1"
-			if tc.mode == "prompt" {
-				ip = "127.0.18.1"
+			kccIP := tc.net + ".1"
+			capture := peertest.StartCapture(t, "udp and net "+tc.net+".0/24")
+			k := startKCC(t, kccIP, func(c *config.Config) { c.Call.MaxCalls = 2; c.Call.Overload = tc.mode })
+			first := make(chan peertest.SIPpResult, 2)
+			for _, ip := range []string{tc.net + ".3", tc.net + ".5"} {
+				go func() { first <- callChoosing(t, k, ip, 4*time.Second) }()
 			}
-			k := startKCC(t, ip, func(c *config.Config) { c.Call.MaxCalls = 1; c.Call.Overload = tc.mode })
-			first := make(chan peertest.SIPpResult, 1)
-			go func() { first <- callChoosing(t, k, ip[:len(ip)-1]+"3", 3*time.Second) }()
-			waitFor(t, 10*time.Second, "the first call in progress", func() bool { return k.svc.Active() == 1 })
+			waitFor(t, 10*time.Second, "two calls in progress", func() bool { return k.svc.Active() == 2 })
+			thirdAt := time.Now()
 			res := peertest.RunSIPp(t, 30*time.Second, map[string]string{
 				tc.scenario:  scenario(t, tc.scenario, "CODECS", "8", "STATUS", "486"),
 				"media.pcap": string(callerStream(10 * time.Second)),
-			}, "-sf", tc.scenario, ip+":5060", "-s", "14070", "-i", ip[:len(ip)-1]+"4", "-p", "5099", "-mp", "16000",
+			}, "-sf", tc.scenario, kccIP+":5060", "-s", "14070", "-i", tc.net+".4", "-p", "5099", "-mp", "16000",
 				"-m", "1", "-l", "1", "-timeout", "30s")
 			if res.ExitCode != 0 {
-				t.Fatalf("second call: SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+				t.Fatalf("third call: SIPp (exit %d):\n%s", res.ExitCode, res.Output)
 			}
-			if r := <-first; r.ExitCode != 0 {
-				t.Fatalf("first call: SIPp (exit %d):\n%s", r.ExitCode, r.Output)
+			for range 2 {
+				if r := <-first; r.ExitCode != 0 {
+					t.Fatalf("a first call: SIPp (exit %d):\n%s", r.ExitCode, r.Output)
+				}
 			}
 			settle(t, k)
+			pkts := capture.Stop()
+			// Both calls kept 50 packets/s while the third call was tried.
+			from, to := thirdAt, thirdAt.Add(2*time.Second)
+			for _, ip := range []string{tc.net + ".3", tc.net + ".5"} {
+				caller := netip.AddrPortFrom(netip.MustParseAddr(ip), 16000)
+				n := rtpCount(pkts, from, to, func(src, dst netip.AddrPort) bool { return dst == caller })
+				if n < 90 {
+					t.Errorf("caller %s got %d packets in the 2 s after the third call, want ≥ 90", ip, n)
+				}
+			}
 		})
 	}
 }
@@ -331,6 +346,50 @@ func TestIntegrationAgentBehindNAT(t *testing.T) {
 		if p.Dst.Addr() == netip.MustParseAddr("10.1.2.3") {
 			t.Fatalf("kcc sent to the private Contact address: %s", firstLine(p.Payload))
 		}
+	}
+	settle(t, k)
+}
+
+// TestIntegrationTCPViaHost: over TCP, a request whose Via names 192.0.2.1
+// gets its answer on its own connection, and when that connection is gone
+// before the answer, kcc opens no connection anywhere (reliability.md S4).
+func TestIntegrationTCPViaHost(t *testing.T) {
+	const kccIP = "127.0.26.1"
+	k := startKCC(t, kccIP, func(c *config.Config) { c.Call.AnswerDelay = 500 * time.Millisecond })
+	capture := peertest.StartCaptureOn(t, "any", "host 192.0.2.1")
+	request := func(method, callID string) string {
+		return method + " sip:14070@" + kccIP + " SIP/2.0\r\n" +
+			"Via: SIP/2.0/TCP 192.0.2.1:5060;branch=z9hG4bK" + callID + "\r\n" +
+			"From: <sip:attacker@192.0.2.1>;tag=1\r\nTo: <sip:14070@" + kccIP + ">\r\n" +
+			"Call-ID: " + callID + "\r\nCSeq: 1 " + method + "\r\nContact: <sip:a@192.0.2.1>\r\nMax-Forwards: 70\r\n" +
+			"Content-Type: application/sdp\r\nContent-Length: 0\r\n\r\n"
+	}
+	c, err := net.Dial("tcp", kccIP+":5060")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte(request("OPTIONS", "tcp-via-1"))); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	n, err := c.Read(buf)
+	if err != nil || !bytes.HasPrefix(buf[:n], []byte("SIP/2.0 200")) {
+		t.Fatalf("OPTIONS over TCP: got %q, %v; want 200 on the same connection", buf[:n], err)
+	}
+	c.Close()
+	// An INVITE whose connection closes before kcc can answer it.
+	c2, err := net.Dial("tcp", kccIP+":5060")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.Write([]byte(request("INVITE", "tcp-via-2"))); err != nil {
+		t.Fatal(err)
+	}
+	c2.Close()
+	time.Sleep(2 * time.Second)
+	if n := capture.StopCount(); n != 0 {
+		t.Fatalf("kcc sent %d packets towards the Via host 192.0.2.1", n)
 	}
 	settle(t, k)
 }
