@@ -47,6 +47,7 @@ type SIP struct {
 	SessionExpires         time.Duration `mapstructure:"session_expires"`
 	MinSE                  time.Duration `mapstructure:"min_se"`
 	TCPIdleTimeout         time.Duration `mapstructure:"tcp_idle_timeout"`
+	TCPHeaderTimeout       time.Duration `mapstructure:"tcp_header_timeout"`
 	KeepAlive              time.Duration `mapstructure:"keepalive"`
 	RetryAfter             time.Duration `mapstructure:"retry_after"`
 }
@@ -282,7 +283,8 @@ func (c Config) Validate() error {
 	if c.SIP.SessionExpires != 0 && c.SIP.SessionExpires < c.SIP.MinSE {
 		bad("sip.session_expires %v: want 0s (off) or at least sip.min_se %v", c.SIP.SessionExpires, c.SIP.MinSE)
 	}
-	for name, d := range map[string]time.Duration{"sip.tcp_idle_timeout": c.SIP.TCPIdleTimeout, "sip.keepalive": c.SIP.KeepAlive,
+	for name, d := range map[string]time.Duration{"sip.tcp_idle_timeout": c.SIP.TCPIdleTimeout,
+		"sip.tcp_header_timeout": c.SIP.TCPHeaderTimeout, "sip.keepalive": c.SIP.KeepAlive,
 		"sip.retry_after": c.SIP.RetryAfter, "call.drain_timeout": c.Call.DrainTimeout} {
 		if d < 0 {
 			bad("%s %v: must not be negative", name, d)

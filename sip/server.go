@@ -31,8 +31,10 @@ type Config struct {
 	MinSE          time.Duration // smaller Session-Expires get 422
 
 	// TCPIdleTimeout closes a TCP connection that sends nothing for this
-	// long, which also bounds how long a half-sent message may take.
-	TCPIdleTimeout time.Duration
+	// long; TCPHeaderTimeout closes one whose header section takes longer
+	// than this from its first byte to its end (a slow drip).
+	TCPIdleTimeout   time.Duration
+	TCPHeaderTimeout time.Duration
 	// KeepAlive is how often registered phones are sent OPTIONS; one that
 	// does not answer is unregistered. Zero: no keep-alive.
 	KeepAlive time.Duration
@@ -236,7 +238,7 @@ func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
 	wg.Go(func() { errc <- s.srv.ServeUDP(s.udp) })
-	wg.Go(func() { errc <- s.srv.ServeTCP(s.tcp) })
+	wg.Go(func() { errc <- s.srv.ServeTCP(guardedListener{Listener: s.tcp, timeout: s.cfg.TCPHeaderTimeout}) })
 	if s.reg != nil {
 		wg.Go(func() { s.reg.run(ctx) })
 		if s.cfg.KeepAlive > 0 {

@@ -177,3 +177,77 @@ func TestNoCallIDNeverReachesHandler(t *testing.T) {
 		})
 	}
 }
+
+// TestTCPHeaderTimeout: a peer dripping a header one byte at a time, never
+// idle long enough for the idle timeout, loses its connection after the
+// header timeout; a complete message in time is answered.
+func TestTCPHeaderTimeout(t *testing.T) {
+	const server = "127.0.9.15"
+	runServer(t, Config{Listen: mustAddrPort(server + ":5060"), TCPIdleTimeout: 2 * time.Second,
+		TCPHeaderTimeout: 700 * time.Millisecond, MinSE: 90 * time.Second}, nil)
+	options := "OPTIONS sip:14070@" + server + " SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKdrip\r\n" +
+		"From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:14070@" + server + ">\r\nCall-ID: drip\r\nCSeq: 1 OPTIONS\r\n" +
+		"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+
+	c, err := net.Dial("tcp", server+":5060")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte(options)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if n, err := c.Read(buf); err != nil || !bytes.HasPrefix(buf[:n], []byte("SIP/2.0 200")) {
+		t.Fatalf("a whole OPTIONS got %q, %v", buf[:n], err)
+	}
+
+	start := time.Now()
+	closed := false
+	for i := 0; i < len(options) && time.Since(start) < 4*time.Second; i++ {
+		if _, err := c.Write([]byte{options[i]}); err != nil {
+			closed = true
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !closed {
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		_, err := c.Read(buf)
+		closed = err != nil && !isTimeout(err)
+	}
+	if !closed {
+		t.Fatalf("a 1-byte-per-100ms drip kept its connection for %v", time.Since(start))
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
+
+func FuzzMessageGuard(f *testing.F) {
+	f.Add([]byte("OPTIONS sip:x SIP/2.0\r\n\r\n"), 3)
+	f.Add([]byte("\r\n\r\n\r\n"), 1)
+	f.Add([]byte("abc"), 2)
+	f.Fuzz(func(t *testing.T, stream []byte, chunk int) {
+		if chunk <= 0 {
+			chunk = 1
+		}
+		g := &messageGuard{timeout: time.Second}
+		for len(stream) > 0 {
+			n := min(chunk, len(stream))
+			g.observe(stream[:n])
+			stream = stream[n:]
+			if len(g.tail) > len(endOfHeaders)-1 {
+				t.Fatalf("tail grew to %d bytes", len(g.tail))
+			}
+		}
+		// A stream that ends with an empty line leaves no header pending.
+		g.observe([]byte("\r\n\r\n"))
+		if !g.started.IsZero() {
+			t.Fatal("header clock still running after the end of a header section")
+		}
+	})
+}

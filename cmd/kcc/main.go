@@ -163,14 +163,15 @@ func newApp(cfg config.Config, log zerolog.Logger) (*app, error) {
 		sipAdvertise = netip.MustParseAddr(cfg.SIP.Advertise) // validated by config
 	}
 	a.sip, err = sip.New(sip.Config{
-		Listen:         netip.MustParseAddrPort(cfg.SIP.Listen),
-		Advertise:      sipAdvertise,
-		UserAgent:      cfg.SIP.UserAgent,
-		SessionExpires: cfg.SIP.SessionExpires,
-		MinSE:          cfg.SIP.MinSE,
-		TCPIdleTimeout: cfg.SIP.TCPIdleTimeout,
-		KeepAlive:      cfg.SIP.KeepAlive,
-		RetryAfter:     cfg.SIP.RetryAfter,
+		Listen:           netip.MustParseAddrPort(cfg.SIP.Listen),
+		Advertise:        sipAdvertise,
+		UserAgent:        cfg.SIP.UserAgent,
+		SessionExpires:   cfg.SIP.SessionExpires,
+		MinSE:            cfg.SIP.MinSE,
+		TCPIdleTimeout:   cfg.SIP.TCPIdleTimeout,
+		TCPHeaderTimeout: cfg.SIP.TCPHeaderTimeout,
+		KeepAlive:        cfg.SIP.KeepAlive,
+		RetryAfter:       cfg.SIP.RetryAfter,
 	},
 		sip.HandlerFunc(func(in *sip.Inbound) { a.svc.ServeCall(in) }), a.reg, log.With().Str("component", "sip").Logger())
 	if err != nil {
