@@ -2,7 +2,6 @@ package sip
 
 import (
 	"errors"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -101,14 +100,8 @@ func (s *Server) onSessionUpdate(req *sipmsg.Request, tx sipmsg.ServerTransactio
 		s.respond(req, tx, 500, "Server Internal Error", sipmsg.NewHeader("Retry-After", "1"))
 		return
 	}
-	se, fine, err := negotiateTimer(req, s.cfg.SessionExpires, s.cfg.MinSE)
-	switch {
-	case err != nil:
-		s.respond(req, tx, 400, "Bad Session-Expires")
-		return
-	case !fine:
-		s.respond(req, tx, 422, "Session Interval Too Small",
-			sipmsg.NewHeader("Min-SE", strconv.Itoa(int(s.cfg.MinSE.Seconds()))))
+	se, ok := s.sessionTimer(req, tx)
+	if !ok {
 		return
 	}
 	answer := p.localSDP()
@@ -118,6 +111,7 @@ func (s *Server) onSessionUpdate(req *sipmsg.Request, tx sipmsg.ServerTransactio
 			s.respond(req, tx, 488, "Not Acceptable Here")
 			return
 		}
+		var err error
 		if answer, err = h.Offer(offer); err != nil {
 			p.log.Info().Err(err).Str("method", string(req.Method)).Msg("refused new offer")
 			s.respond(req, tx, 488, "Not Acceptable Here")

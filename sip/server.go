@@ -349,14 +349,8 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		s.respond(req, tx, 503, "Service Unavailable", hdrs...)
 		return
 	}
-	se, fine, err := negotiateTimer(req, s.cfg.SessionExpires, s.cfg.MinSE)
-	switch {
-	case err != nil:
-		s.respond(req, tx, 400, "Bad Session-Expires")
-		return
-	case !fine:
-		s.respond(req, tx, 422, "Session Interval Too Small",
-			sipmsg.NewHeader("Min-SE", strconv.Itoa(int(s.cfg.MinSE.Seconds()))))
+	se, ok := s.sessionTimer(req, tx)
+	if !ok {
 		return
 	}
 	s.respond(req, tx, 100, "Trying")

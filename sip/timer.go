@@ -126,3 +126,20 @@ func timerHeaders(req *sipmsg.Request, se sessionExpires) []sipmsg.Header {
 func expiryWait(iv time.Duration) time.Duration {
 	return iv - min(32*time.Second, iv/3)
 }
+
+// sessionTimer negotiates the session timer of req for the server, or
+// answers req itself (400 for a bad header, 422 below our Min-SE) and
+// reports false.
+func (s *Server) sessionTimer(req *sipmsg.Request, tx sipmsg.ServerTransaction) (sessionExpires, bool) {
+	se, fine, err := negotiateTimer(req, s.cfg.SessionExpires, s.cfg.MinSE)
+	switch {
+	case err != nil:
+		s.respond(req, tx, 400, "Bad Session-Expires")
+		return se, false
+	case !fine:
+		s.respond(req, tx, 422, "Session Interval Too Small",
+			sipmsg.NewHeader("Min-SE", strconv.Itoa(int(s.cfg.MinSE.Seconds()))))
+		return se, false
+	}
+	return se, true
+}
