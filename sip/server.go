@@ -119,7 +119,10 @@ func New(cfg Config, h Handler, reg *Registrar, log zerolog.Logger) (*Server, er
 	if !cfg.Listen.IsValid() || cfg.Listen.Port() == 0 {
 		return nil, fmt.Errorf("sip: listen address %q needs an IP and a port", cfg.Listen)
 	}
-	slogger := newSlog(log.With().Str("component", "sipgo").Logger())
+	// sipgo logs every unparseable datagram with its bytes: a flood of
+	// garbage must not become a flood of log lines (reliability.md S1).
+	slogger := newSlog(log.With().Str("component", "sipgo").Logger().
+		Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Second}))
 	host := cfg.advertise().String()
 	noDNS := &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
 		return nil, errNoDNS
