@@ -58,6 +58,20 @@ func TestIntegrationSessionRefresh(t *testing.T) {
 	settle(t, k)
 }
 
+// TestIntegrationSessionRefreshByInvite: a caller that does not allow
+// UPDATE is refreshed by re-INVITE, which kcc acknowledges.
+func TestIntegrationSessionRefreshByInvite(t *testing.T) {
+	k := startKCC(t, "127.0.27.1", func(c *config.Config) { c.SIP.MinSE = 2 * time.Second })
+	res := sipp(t, k, "127.0.27.3", "14070", 30*time.Second, map[string]string{
+		"refresh-invite.xml": scenario(t, "refresh-invite.xml", "SE", "4"),
+		"media.pcap":         string(callerStream(10 * time.Second)),
+	}, "refresh-invite.xml")
+	if res.ExitCode != 0 {
+		t.Fatalf("SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	settle(t, k)
+}
+
 // TestIntegrationSessionExpires: the caller promised to refresh and does
 // not; kcc ends the call with BYE after interval - interval/3.
 func TestIntegrationSessionExpires(t *testing.T) {
