@@ -25,11 +25,12 @@ type Inbound struct {
 	answered bool   // 2xx sent and acknowledged
 	ackSDP   []byte // the answer in the ACK, after a late offer
 	timers   sync.WaitGroup
+	done     chan struct{} // closed by finish: the session timer stops even if the BYE failed
 }
 
 func newInbound(s *Server, d *sipgo.DialogServerSession, se sessionExpires) *Inbound {
 	req := d.InviteRequest
-	in := &Inbound{s: s, d: d}
+	in := &Inbound{s: s, d: d, done: make(chan struct{})}
 	in.peer.log = s.log.With().Str("sip_call_id", req.CallID().Value()).Logger()
 	in.peer.se = se
 	in.peer.reset = make(chan struct{}, 1)
@@ -154,6 +155,7 @@ func (c *Inbound) finish() {
 	if err := c.Hangup(context.WithoutCancel(c.Context())); err != nil {
 		c.log.Debug().Err(err).Msg("hang up after handler")
 	}
+	close(c.done)
 	c.timers.Wait()
 	_ = c.d.Close()
 }
@@ -179,6 +181,8 @@ func (c *Inbound) runSessionTimer() {
 		t.Reset(wait)
 		select {
 		case <-ctx.Done():
+			return
+		case <-c.done:
 			return
 		case <-c.reset:
 			continue
