@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -71,8 +72,23 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*Outbound, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: send INVITE: %w", r.To.User, err)
 	}
+	// A CANCEL may only follow a provisional answer (RFC 3261 §9.1); sipgo
+	// would wait up to Timer B (32 s) for one. A phone that has not answered
+	// at all when we give up gets no CANCEL: its INVITE just times out.
+	var responded atomic.Bool
+	wctx, wcancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer wcancel(nil)
+	stopWatch := context.AfterFunc(ctx, func() {
+		if responded.Load() {
+			wcancel(context.Cause(ctx))
+		} else {
+			wcancel(sipgo.WaitAnswerForceCancelErr)
+		}
+	})
+	defer stopWatch()
 	rang := false
-	err = d.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
+	err = d.WaitAnswer(wctx, sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
+		responded.Store(true)
 		if (res.StatusCode == 180 || res.StatusCode == 183) && !rang && r.Ringing != nil {
 			rang = true
 			r.Ringing()
