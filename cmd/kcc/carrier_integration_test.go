@@ -407,3 +407,26 @@ func TestIntegrationTCPViaHost(t *testing.T) {
 	}
 	settle(t, k)
 }
+
+// TestIntegrationDeadPhone: an agent's phone registered and then vanished
+// without a word; ringing it gets no answer at all. The offer moves on at
+// the ring timeout, and when the caller gives up nothing of the call stays
+// behind waiting for SIP's 32 s transaction timeout.
+func TestIntegrationDeadPhone(t *testing.T) {
+	const kccIP = "127.0.28.1"
+	k := startKCC(t, kccIP, func(c *config.Config) { c.Routing.RingTimeout = 1500 * time.Millisecond })
+	reg := peertest.RunSIPp(t, 15*time.Second, map[string]string{
+		"register.xml": scenario(t, "register.xml", "CONTACT_HOST", "127.0.28.7", "USERNAME", "2001", "PASSWORD", "demo-2001"),
+	}, "-sf", "register.xml", kccIP+":5060", "-s", "2001", "-i", "127.0.28.7", "-p", "5070", "-m", "1", "-timeout", "15s")
+	if reg.ExitCode != 0 {
+		t.Fatalf("agent REGISTER: SIPp (exit %d):\n%s", reg.ExitCode, reg.Output)
+	}
+	waitFor(t, 5*time.Second, "agent 2001 registered", func() bool { return k.agentState("2001") == routing.Available })
+	if res := callChoosing(t, k, "127.0.28.3", 3*time.Second, '1', '1'); res.ExitCode != 0 {
+		t.Fatalf("caller: SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if !bytes.Contains([]byte(k.logs.String()), []byte(`"event":"offer-timed-out"`)) {
+		t.Error("the offer to the dead phone never timed out")
+	}
+	settle(t, k)
+}
