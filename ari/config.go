@@ -51,6 +51,10 @@ type Config struct {
 	// EventBuffer is each subscription's buffer, in events. A subscription
 	// whose buffer is full is closed with ErrOverflow.
 	EventBuffer int
+	// Record, if set, receives every event frame (duplicates dropped) before
+	// it is decoded; tests record a real Asterisk's frames with it. It runs on
+	// the reader goroutine and must not block or keep the slice.
+	Record func(frame []byte)
 }
 
 // withDefaults returns c with zero fields set to their defaults.

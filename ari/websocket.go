@@ -263,6 +263,9 @@ func (c *Client) read(conn net.Conn, src io.Reader, wmu *sync.Mutex) error {
 		}
 		recent[next] = sum
 		next = (next + 1) % dedupWindow
+		if c.cfg.Record != nil {
+			c.cfg.Record(data)
+		}
 		ev, err := DecodeEvent(data)
 		if err != nil {
 			c.log.Warn().Err(err).Str("frame", truncate(string(data), 200)).Msg("dropping undecodable frame")

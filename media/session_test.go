@@ -365,7 +365,12 @@ func TestDigitsNeverBlockReader(t *testing.T) {
 	for i := range keys {
 		p.send(s.LocalAddr(), rtpPacket(t, 101, uint16(i), uint32(i*1000), 1, true, tePayload(uint8(i%10), true, 800)))
 	}
-	waitFor(t, func() bool { st := s.Stats(); return st.Digits+st.DigitsDropped >= keys })
+	// Every key enters the buffer (Digits); each one beyond its size also
+	// pushes the oldest out (DigitsDropped), so Digits counts them all.
+	waitFor(t, func() bool { return s.Stats().Digits >= keys })
+	if got, want := s.Stats().DigitsDropped, uint64(keys-digitBuffer); got != want {
+		t.Errorf("dropped %d keys, want %d", got, want)
+	}
 	if n := len(s.Digits()); n != digitBuffer {
 		t.Errorf("buffered digits = %d, want %d", n, digitBuffer)
 	}

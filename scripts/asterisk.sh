@@ -32,7 +32,9 @@
 #
 # Agents 1001-1004 (password kcc-test-<id>) and the rest of the config are
 # described in testdata/asterisk/README.md. Asterisk's own output goes to
-# <root>/var/log/asterisk/kcc-console.log, its log to .../messages.log.
+# <root>/var/log/asterisk/kcc-console.log, its log to .../messages.log;
+# provisioning logs go next to the root (<root>.debootstrap.log,
+# <root>.provision.log).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -114,7 +116,7 @@ split_hostport() {
 lock() {
 	mkdir -p "$(dirname "$ROOT")"
 	exec 9>"$ROOT.lock"
-	flock -w 600 9 || die "could not lock $ROOT.lock within 600 s"
+	flock -w 300 9 || die "another asterisk.sh holds $ROOT.lock for over 300 s"
 }
 
 # asterisk_ok says whether the root holds an Asterisk 22 binary that runs.
@@ -137,8 +139,18 @@ remove_tree() {
 	rm -rf --one-file-system "$dir"
 }
 
+# quietly CMD... runs CMD with its output in $ROOT.provision.log, shown
+# (the end of it) only when CMD fails.
+quietly() {
+	local rc=0
+	echo "+ $*" >>"$ROOT.provision.log"
+	"$@" >>"$ROOT.provision.log" 2>&1 || rc=$?
+	if ((rc != 0)); then tail -n 20 "$ROOT.provision.log" >&2; fi
+	return "$rc"
+}
+
 chroot_apt() {
-	chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get -q \
+	quietly chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get -q \
 		-o Acquire::Check-Valid-Until=false -o APT::Install-Recommends=false "$@"
 }
 
@@ -155,12 +167,14 @@ debootstrap_base() {
 provision() {
 	local total=$SECONDS
 	if asterisk_ok; then
+		# A root made by hand (DESIGN.md §6) has no pristine copy yet.
+		[ -d "$ROOT/etc/asterisk.debian" ] || cp -a "$ROOT/etc/asterisk" "$ROOT/etc/asterisk.debian"
 		log "reusing $ROOT ($(chroot "$ROOT" /usr/sbin/asterisk -V))"
 		return 0
 	fi
 	if ! command -v debootstrap >/dev/null; then
 		timed "install debootstrap" retry_once "apt-get install debootstrap" \
-			sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap' ||
+			quietly sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap' ||
 			fail_provision "could not install debootstrap from the host's package mirrors"
 	fi
 	asterisk_stopped_or_die
@@ -185,6 +199,9 @@ provision() {
 		have=$(chroot "$ROOT" apt-cache madison asterisk | awk -F' *[|] *' '{ printf "%s ", $2 }')
 		fail_provision "Debian sid offers no asterisk 22.* (it has: ${have:-no asterisk package at all})"
 	fi
+	# Keep any later apt-get in the root on 22 (sid moves on).
+	printf 'Package: asterisk*\nPin: version %s\nPin-Priority: 1001\n' "${ver%%.*}.*" \
+		>"$ROOT/etc/apt/preferences.d/kcc-asterisk"
 	log "installing asterisk=$ver"
 	timed "apt-get install asterisk" retry_once "apt-get install" chroot_apt install -y "asterisk=$ver" ||
 		fail_provision "apt-get install asterisk=$ver failed twice"
@@ -229,9 +246,13 @@ write_config() {
 	local etc="$ROOT/etc/asterisk" t
 	rm -rf "$etc"
 	mkdir -p "$etc"
-	# asterisk.conf from Debian holds the directory layout; everything else is
-	# ours, so no sample config of Debian's loads modules or opens ports.
-	cp "$ROOT/etc/asterisk.debian/asterisk.conf" "$etc/"
+	# From Debian's config only the files that hold its directory layout
+	# (asterisk.conf) or sane defaults (tones, features, ...) and define no
+	# endpoint, port or dialplan; everything else is ours.
+	for t in asterisk indications features ccss acl udptl pjproject res_http_media_cache \
+		websocket_client chan_websocket; do
+		cp "$ROOT/etc/asterisk.debian/$t.conf" "$etc/"
+	done
 	for t in "$templates"/*.conf; do render "$t" "$etc/$(basename "$t")"; done
 	# Without the host name in /etc/hosts Asterisk resolves it through DNS,
 	# which is unreachable here, and stalls start-up and every new call.
@@ -256,21 +277,26 @@ start() {
 		: >"$console"
 		# setsid: a test runner's Ctrl-C or job teardown must not kill the
 		# shared Asterisk; stop does that.
-		setsid chroot "$ROOT" /usr/sbin/asterisk -f -n </dev/null >>"$console" 2>&1 &
+		setsid chroot "$ROOT" /usr/sbin/asterisk -f -n </dev/null >>"$console" 2>&1 9>&- &
 		log "started Asterisk (pid $!), waiting for ARI at http://$ARI/ari"
 	fi
-	local begin=$SECONDS code=
+	local begin=$SECONDS t0=${EPOCHREALTIME/[.,]/} code=
 	while ((SECONDS - begin < START_TIMEOUT)); do
 		code=$(ari_code)
 		if [ "$code" = 200 ]; then
-			log "ARI answers after $((SECONDS - begin)) s: http://$ARI/ari (user $ARI_USER), PJSIP udp:$SIP"
+			# HTTP comes up before every module has loaded; tests want the
+			# endpoints too.
+			timeout 20 chroot "$ROOT" /usr/sbin/asterisk -rx "core waitfullybooted" >/dev/null 2>&1 ||
+				log "warning: 'core waitfullybooted' did not confirm start-up"
+			local ms=$(((${EPOCHREALTIME/[.,]/} - t0) / 1000))
+			log "ARI answers after $ms ms: http://$ARI/ari (user $ARI_USER), PJSIP udp:$SIP"
 			return 0
 		fi
 		if [ -z "$(pids_in_root)" ]; then
 			tail -n 30 "$ROOT/var/log/asterisk/kcc-console.log" >&2 || true
 			die "Asterisk exited during start-up (console log above)"
 		fi
-		sleep 0.5
+		sleep 0.1
 	done
 	tail -n 30 "$ROOT/var/log/asterisk/kcc-console.log" >&2 || true
 	stop

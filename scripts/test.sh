@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every kcc test on a fresh Debian 12 machine (as root): installs the real
-# peers the integration tests use, then vet, unit and integration tests, and a
-# smoke run of every benchmark. Prints how long each phase took.
+# peers the integration tests use (SIPp, baresip, tcpdump, and a real
+# Asterisk 22 in a Debian sid root made by scripts/asterisk.sh, cached in
+# /var/cache/kcc), then vet, unit and integration tests, and a smoke run of
+# every benchmark. Prints how long each phase took.
 #
 #   scripts/test.sh            everything (what CI runs)
 #   KCC_SKIP_INSTALL=1 scripts/test.sh   skip apt-get when the peers are installed
@@ -31,6 +33,9 @@ install_peers() {
 
 total=$SECONDS
 if [ -z "${KCC_SKIP_INSTALL:-}" ]; then phase install install_peers; fi
+phase asterisk-provision scripts/asterisk.sh provision
+phase asterisk-start scripts/asterisk.sh start
+trap 'scripts/asterisk.sh stop >/dev/null 2>&1 || true' EXIT
 phase build go build ./...
 phase vet go vet -tags integration ./...
 phase gofmt bash -c 'out=$(gofmt -l $(git ls-files "*.go")); if [ -n "$out" ]; then echo "gofmt needed:"; echo "$out"; exit 1; fi'

@@ -69,7 +69,7 @@ func startKCC(t *testing.T, ip string, mutate func(*config.Config)) *testKCC {
 	}
 	cfg.SIP.Listen = ip + ":5060"
 	cfg.Media.IP = ip
-	cfg.Media.PortMin, cfg.Media.PortMax = 30000, 30999
+	cfg.Media.PortMin, cfg.Media.PortMax = 40000, 40999 // Asterisk's RTP uses 30000-30999
 	cfg.Routing.RingTimeout = 5 * time.Second
 	cfg.Routing.WrapUp = 500 * time.Millisecond
 	cfg.Log.Level = "debug"

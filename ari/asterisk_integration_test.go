@@ -1,0 +1,169 @@
+//go:build integration
+
+package ari
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// These tests talk to the real Asterisk 22 that scripts/asterisk.sh starts
+// (scripts/test.sh does so before the integration tests). With
+// KCC_ARI_RECORD=DIR the frames Asterisk sent are written to
+// DIR/recorded-<test>.jsonl, one per line: copy them to testdata/events and
+// run the event tests with -update to add their golden files.
+
+func realClient(t *testing.T, record func([]byte)) *Client {
+	t.Helper()
+	addr := os.Getenv("KCC_ASTERISK_ARI")
+	if addr == "" {
+		addr = "127.0.0.1:8088"
+	}
+	c, err := New(Config{URL: "http://" + addr, Username: "kcc", Password: "kcc-test", App: "kcc",
+		ReconnectMin: 50 * time.Millisecond, ReconnectMax: time.Second, Record: record},
+		zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	select {
+	case <-c.Connected():
+	case <-time.After(10 * time.Second):
+		t.Fatal("events WebSocket did not connect to Asterisk (is scripts/asterisk.sh start done?)")
+	}
+	return c
+}
+
+func randomID(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// next waits for the next event of sub that has type typ.
+func next(t *testing.T, sub *Subscription, typ string) Event {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-sub.Events():
+			if !ok {
+				t.Fatalf("subscription closed waiting for %s: %v", typ, sub.Err())
+			}
+			if ev.EventType() == typ {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("no %s within 10 s", typ)
+		}
+	}
+}
+
+// TestIntegrationRealAsterisk drives one channel through a real Asterisk:
+// subscribe before originate (our own channel id), StasisStart with our
+// args, a playback, a bridge, hang-up, and nothing left behind.
+func TestIntegrationRealAsterisk(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		frames [][]byte
+	)
+	c := realClient(t, func(f []byte) {
+		mu.Lock()
+		frames = append(frames, bytes.Clone(f))
+		mu.Unlock()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	info, err := c.AsteriskInfo(ctx)
+	if err != nil || !strings.HasPrefix(info.Version, "22.") {
+		t.Fatalf("AsteriskInfo: %+v, %v; want Asterisk 22", info, err)
+	}
+
+	id, bridgeID, playbackID := randomID("kcc-test-"), randomID("kcc-bridge-"), randomID("kcc-pb-")
+	sub := c.Subscribe(Filter{Channels: []string{id}, Bridges: []string{bridgeID}})
+	defer sub.Close()
+	ch, err := c.Originate(ctx, OriginateRequest{ChannelID: id, Endpoint: "Local/700@kcc-test",
+		AppArgs: []string{"probe", "42"}, CallerID: `"Kcc Test" <14070>`, Timeout: 10 * time.Second})
+	if err != nil || ch.ID != id {
+		t.Fatalf("Originate: %+v, %v", ch, err)
+	}
+	start := next(t, sub, "StasisStart").(StasisStart)
+	if !slices.Equal(start.Args, []string{"probe", "42"}) || start.Channel.ID != id {
+		t.Errorf("StasisStart args %v channel %s, want [probe 42] %s", start.Args, start.Channel.ID, id)
+	}
+	if _, err := c.Play(ctx, id, playbackID, "sound:beep"); err != nil {
+		t.Fatalf("Play: %v", err)
+	}
+	next(t, sub, "PlaybackFinished")
+	if _, err := c.CreateBridge(ctx, bridgeID, "kcc test"); err != nil {
+		t.Fatalf("CreateBridge: %v", err)
+	}
+	if err := c.AddChannel(ctx, bridgeID, id); err != nil {
+		t.Fatalf("AddChannel: %v", err)
+	}
+	next(t, sub, "ChannelEnteredBridge")
+	if err := c.Hangup(ctx, id, HangupNormal); err != nil {
+		t.Fatalf("Hangup: %v", err)
+	}
+	destroyed := next(t, sub, "ChannelDestroyed").(ChannelDestroyed)
+	if destroyed.Cause != 16 {
+		t.Errorf("ChannelDestroyed cause %d, want 16 (normal clearing)", destroyed.Cause)
+	}
+	if err := c.DestroyBridge(ctx, bridgeID); err != nil {
+		t.Fatalf("DestroyBridge: %v", err)
+	}
+	if err := c.Hangup(ctx, id, HangupNormal); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second Hangup: %v, want ErrNotFound", err)
+	}
+	chans, err := c.Channels(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range chans {
+		if ch.ID == id {
+			t.Errorf("channel %s still in Asterisk", id)
+		}
+	}
+	bridges, err := c.Bridges(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bridges {
+		if b.ID == bridgeID {
+			t.Errorf("bridge %s still in Asterisk", bridgeID)
+		}
+	}
+	if dir := os.Getenv("KCC_ARI_RECORD"); dir != "" {
+		mu.Lock()
+		defer mu.Unlock()
+		var out bytes.Buffer
+		for _, f := range frames {
+			out.Write(bytes.TrimSpace(f))
+			out.WriteByte('\n')
+		}
+		if err := os.WriteFile(filepath.Join(dir, "recorded-"+t.Name()+".jsonl"), out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
