@@ -21,13 +21,13 @@ import (
 
 // These tests talk to the real Asterisk 22 that scripts/asterisk.sh starts
 // (scripts/test.sh does so before the integration tests). With
-// KCC_ARI_RECORD=DIR the frames Asterisk sent are written to
+// KCCTEST_ARI_RECORD=DIR the frames Asterisk sent are written to
 // DIR/recorded-<test>.jsonl, one per line: copy them to testdata/events and
 // run the event tests with -update to add their golden files.
 
 func realClient(t *testing.T, record func([]byte)) *Client {
 	t.Helper()
-	addr := os.Getenv("KCC_ASTERISK_ARI")
+	addr := os.Getenv("KCCTEST_ASTERISK_ARI")
 	if addr == "" {
 		addr = "127.0.0.1:8088"
 	}
@@ -100,6 +100,11 @@ func TestIntegrationRealAsterisk(t *testing.T) {
 		t.Fatalf("AsteriskInfo: %+v, %v; want Asterisk 22", info, err)
 	}
 
+	app, err := c.Application(ctx)
+	if err != nil || app.Name != "kcc" {
+		t.Fatalf("Application: %+v, %v", app, err)
+	}
+
 	id, bridgeID, playbackID := randomID("kcc-test-"), randomID("kcc-bridge-"), randomID("kcc-pb-")
 	sub := c.Subscribe(Filter{Channels: []string{id}, Bridges: []string{bridgeID}})
 	defer sub.Close()
@@ -123,6 +128,10 @@ func TestIntegrationRealAsterisk(t *testing.T) {
 		t.Fatalf("AddChannel: %v", err)
 	}
 	next(t, sub, "ChannelEnteredBridge")
+	// What a reconnecting kcc would re-read: its channel and bridge.
+	if app, err := c.Application(ctx); err != nil || !slices.Contains(app.ChannelIDs, id) || !slices.Contains(app.BridgeIDs, bridgeID) {
+		t.Errorf("Application while bridged: %+v, %v; want channel %s and bridge %s", app, err, id, bridgeID)
+	}
 	if err := c.Hangup(ctx, id, HangupNormal); err != nil {
 		t.Fatalf("Hangup: %v", err)
 	}
@@ -154,7 +163,7 @@ func TestIntegrationRealAsterisk(t *testing.T) {
 			t.Errorf("bridge %s still in Asterisk", bridgeID)
 		}
 	}
-	if dir := os.Getenv("KCC_ARI_RECORD"); dir != "" {
+	if dir := os.Getenv("KCCTEST_ARI_RECORD"); dir != "" {
 		mu.Lock()
 		defer mu.Unlock()
 		var out bytes.Buffer

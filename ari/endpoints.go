@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 )
 
 // Playback returns the current state of a playback.
@@ -65,4 +66,23 @@ func (c *Client) AsteriskInfo(ctx context.Context) (Info, error) {
 	var in Info
 	err := c.do(ctx, http.MethodGet, "/asterisk/info", nil, nil, &in)
 	return in, err
+}
+
+// Application is what Asterisk holds for kcc's app: the resources it owns or
+// is subscribed to (GET /applications/{app}). After a reconnect it is where
+// kcc re-reads which channels and bridges survived the gap (ari.md §6).
+type Application struct {
+	Name        string   `json:"name"`
+	ChannelIDs  []string `json:"channel_ids"`
+	BridgeIDs   []string `json:"bridge_ids"`
+	EndpointIDs []string `json:"endpoint_ids"`
+	DeviceNames []string `json:"device_names"`
+}
+
+// Application returns the state of the client's app. Asterisk forgets an
+// app with no socket and no resources: that is ErrNotFound.
+func (c *Client) Application(ctx context.Context) (Application, error) {
+	var a Application
+	err := c.do(ctx, http.MethodGet, "/applications/"+url.PathEscape(c.cfg.App), nil, nil, &a)
+	return a, err
 }

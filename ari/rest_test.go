@@ -249,6 +249,13 @@ func TestREST(t *testing.T) {
 			want: Info{Version: "22.10.1", EntityID: "02:fc:00:00:00:01", DefaultLang: "en",
 				StartupTime: time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), LastReload: time.Date(2026, 11, 27, 7, 5, 0, 0, time.UTC)},
 		},
+		{
+			name:   "application state",
+			call:   func(ctx context.Context, c *Client) (any, error) { return c.Application(ctx) },
+			method: "GET", path: "/ari/applications/kcc", query: url.Values{}, status: 200,
+			resp: `{"name":"kcc","channel_ids":["rc-1001"],"bridge_ids":["rc-bridge"],"endpoint_ids":[],"device_names":[],"events_allowed":[],"events_disallowed":[]}`,
+			want: Application{Name: "kcc", ChannelIDs: []string{"rc-1001"}, BridgeIDs: []string{"rc-bridge"}, EndpointIDs: []string{}, DeviceNames: []string{}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

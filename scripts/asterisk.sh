@@ -15,20 +15,21 @@
 #   scripts/asterisk.sh stop       stop Asterisk and unmount the root's /proc
 #   scripts/asterisk.sh status     say whether ARI answers (exit 0) or not (1)
 #
-# Parameters (environment, with defaults):
-#   KCC_ASTERISK_ROOT          /var/cache/kcc/asterisk-sid  the sid root (cache)
-#   KCC_ASTERISK_ARI           127.0.0.1:8088   ARI (HTTP) listen address
-#   KCC_ASTERISK_SIP           127.0.0.1:5080   PJSIP UDP listen address
-#   KCC_ASTERISK_KCC_IP        127.0.0.1        address kcc's SIP trunk comes
+# Parameters (environment, with defaults; KCCTEST_, not KCC_, which is kcc's
+# own configuration namespace and refuses names it does not know):
+#   KCCTEST_ASTERISK_ROOT          /var/cache/kcc/asterisk-sid  the sid root (cache)
+#   KCCTEST_ASTERISK_ARI           127.0.0.1:8088   ARI (HTTP) listen address
+#   KCCTEST_ASTERISK_SIP           127.0.0.1:5080   PJSIP UDP listen address
+#   KCCTEST_ASTERISK_KCC_IP        127.0.0.1        address kcc's SIP trunk comes
 #                                               from (identified by IP)
-#   KCC_ASTERISK_KCC_SIP       <KCC_IP>:5060    where Asterisk sends calls to
+#   KCCTEST_ASTERISK_KCC_SIP       <KCC_IP>:5060    where Asterisk sends calls to
 #                                               kcc (PJSIP/<number>@kcc-trunk)
-#   KCC_ASTERISK_ARI_USER      kcc              ARI user (test-only value)
-#   KCC_ASTERISK_ARI_PASSWORD  kcc-test         ARI password (test-only value)
-#   KCC_ASTERISK_RTP           30000-30999      Asterisk's RTP port range
-#   KCC_ASTERISK_QUALIFY       5                qualify_frequency (s) of agents
-#   KCC_ASTERISK_START_TIMEOUT 60               seconds to wait for ARI
-#   KCC_ASTERISK_MIRROR        http://deb.debian.org/debian
+#   KCCTEST_ASTERISK_ARI_USER      kcc              ARI user (test-only value)
+#   KCCTEST_ASTERISK_ARI_PASSWORD  kcc-test         ARI password (test-only value)
+#   KCCTEST_ASTERISK_RTP           30000-30999      Asterisk's RTP port range
+#   KCCTEST_ASTERISK_QUALIFY       5                qualify_frequency (s) of agents
+#   KCCTEST_ASTERISK_START_TIMEOUT 60               seconds to wait for ARI
+#   KCCTEST_ASTERISK_MIRROR        http://deb.debian.org/debian
 #
 # Agents 1001-1004 (password kcc-test-<id>) and the rest of the config are
 # described in testdata/asterisk/README.md. Asterisk's own output goes to
@@ -40,17 +41,17 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 templates=$(cd "$here/../testdata/asterisk" && pwd)
 
-ROOT=${KCC_ASTERISK_ROOT:-/var/cache/kcc/asterisk-sid}
-ARI=${KCC_ASTERISK_ARI:-127.0.0.1:8088}
-SIP=${KCC_ASTERISK_SIP:-127.0.0.1:5080}
-KCC_IP=${KCC_ASTERISK_KCC_IP:-127.0.0.1}
-KCC_SIP=${KCC_ASTERISK_KCC_SIP:-$KCC_IP:5060}
-ARI_USER=${KCC_ASTERISK_ARI_USER:-kcc}
-ARI_PASSWORD=${KCC_ASTERISK_ARI_PASSWORD:-kcc-test}
-RTP=${KCC_ASTERISK_RTP:-30000-30999}
-QUALIFY=${KCC_ASTERISK_QUALIFY:-5}
-START_TIMEOUT=${KCC_ASTERISK_START_TIMEOUT:-60}
-MIRROR=${KCC_ASTERISK_MIRROR:-http://deb.debian.org/debian}
+ROOT=${KCCTEST_ASTERISK_ROOT:-/var/cache/kcc/asterisk-sid}
+ARI=${KCCTEST_ASTERISK_ARI:-127.0.0.1:8088}
+SIP=${KCCTEST_ASTERISK_SIP:-127.0.0.1:5080}
+KCC_IP=${KCCTEST_ASTERISK_KCC_IP:-127.0.0.1}
+KCC_SIP=${KCCTEST_ASTERISK_KCC_SIP:-$KCC_IP:5060}
+ARI_USER=${KCCTEST_ASTERISK_ARI_USER:-kcc}
+ARI_PASSWORD=${KCCTEST_ASTERISK_ARI_PASSWORD:-kcc-test}
+RTP=${KCCTEST_ASTERISK_RTP:-30000-30999}
+QUALIFY=${KCCTEST_ASTERISK_QUALIFY:-5}
+START_TIMEOUT=${KCCTEST_ASTERISK_START_TIMEOUT:-60}
+MIRROR=${KCCTEST_ASTERISK_MIRROR:-http://deb.debian.org/debian}
 
 log() { echo "asterisk.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -80,22 +81,22 @@ retry_once() {
 
 check_env() {
 	[ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot and mount need it)"
-	case $ROOT in /*) ;; *) die "KCC_ASTERISK_ROOT must be an absolute path, got '$ROOT'" ;; esac
+	case $ROOT in /*) ;; *) die "KCCTEST_ASTERISK_ROOT must be an absolute path, got '$ROOT'" ;; esac
 	case $ROOT in / | /bin* | /boot* | /dev* | /etc* | /lib* | /proc* | /sbin* | /sys* | /usr* | /run*)
-		die "refusing KCC_ASTERISK_ROOT=$ROOT (a system directory)" ;;
+		die "refusing KCCTEST_ASTERISK_ROOT=$ROOT (a system directory)" ;;
 	esac
 	ROOT=${ROOT%/}
-	split_hostport "$ARI" ARI_HOST ARI_PORT KCC_ASTERISK_ARI
-	split_hostport "$SIP" SIP_HOST SIP_PORT KCC_ASTERISK_SIP
-	split_hostport "$KCC_SIP" KCC_SIP_HOST KCC_SIP_PORT KCC_ASTERISK_KCC_SIP
-	is_ipv4 "$KCC_IP" || die "KCC_ASTERISK_KCC_IP must be an IPv4 address, got '$KCC_IP'"
-	[[ $ARI_USER =~ ^[A-Za-z0-9_.-]+$ ]] || die "KCC_ASTERISK_ARI_USER may hold only [A-Za-z0-9_.-]"
-	[[ $ARI_PASSWORD =~ ^[A-Za-z0-9_.-]+$ ]] || die "KCC_ASTERISK_ARI_PASSWORD may hold only [A-Za-z0-9_.-]"
-	[[ $RTP =~ ^([0-9]+)-([0-9]+)$ ]] || die "KCC_ASTERISK_RTP must be START-END, got '$RTP'"
+	split_hostport "$ARI" ARI_HOST ARI_PORT KCCTEST_ASTERISK_ARI
+	split_hostport "$SIP" SIP_HOST SIP_PORT KCCTEST_ASTERISK_SIP
+	split_hostport "$KCC_SIP" KCC_SIP_HOST KCC_SIP_PORT KCCTEST_ASTERISK_KCC_SIP
+	is_ipv4 "$KCC_IP" || die "KCCTEST_ASTERISK_KCC_IP must be an IPv4 address, got '$KCC_IP'"
+	[[ $ARI_USER =~ ^[A-Za-z0-9_.-]+$ ]] || die "KCCTEST_ASTERISK_ARI_USER may hold only [A-Za-z0-9_.-]"
+	[[ $ARI_PASSWORD =~ ^[A-Za-z0-9_.-]+$ ]] || die "KCCTEST_ASTERISK_ARI_PASSWORD may hold only [A-Za-z0-9_.-]"
+	[[ $RTP =~ ^([0-9]+)-([0-9]+)$ ]] || die "KCCTEST_ASTERISK_RTP must be START-END, got '$RTP'"
 	RTP_START=${BASH_REMATCH[1]} RTP_END=${BASH_REMATCH[2]}
-	((RTP_START < RTP_END && RTP_END < 65536)) || die "KCC_ASTERISK_RTP out of range: $RTP"
-	[[ $QUALIFY =~ ^[0-9]+$ ]] || die "KCC_ASTERISK_QUALIFY must be whole seconds, got '$QUALIFY'"
-	[[ $START_TIMEOUT =~ ^[0-9]+$ ]] || die "KCC_ASTERISK_START_TIMEOUT must be whole seconds"
+	((RTP_START < RTP_END && RTP_END < 65536)) || die "KCCTEST_ASTERISK_RTP out of range: $RTP"
+	[[ $QUALIFY =~ ^[0-9]+$ ]] || die "KCCTEST_ASTERISK_QUALIFY must be whole seconds, got '$QUALIFY'"
+	[[ $START_TIMEOUT =~ ^[0-9]+$ ]] || die "KCCTEST_ASTERISK_START_TIMEOUT must be whole seconds"
 }
 
 is_ipv4() { [[ $1 =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]]; }

@@ -6,7 +6,7 @@
 # every benchmark. Prints how long each phase took.
 #
 #   scripts/test.sh            everything (what CI runs)
-#   KCC_SKIP_INSTALL=1 scripts/test.sh   skip apt-get when the peers are installed
+#   KCCTEST_SKIP_INSTALL=1 scripts/test.sh   skip apt-get when the peers are installed
 #
 # Long fuzzing is separate: scripts/fuzz.sh.
 set -euo pipefail
@@ -32,7 +32,7 @@ install_peers() {
 }
 
 total=$SECONDS
-if [ -z "${KCC_SKIP_INSTALL:-}" ]; then phase install install_peers; fi
+if [ -z "${KCCTEST_SKIP_INSTALL:-}" ]; then phase install install_peers; fi
 phase asterisk-provision scripts/asterisk.sh provision
 phase asterisk-start scripts/asterisk.sh start
 trap 'scripts/asterisk.sh stop >/dev/null 2>&1 || true' EXIT
