@@ -28,7 +28,7 @@ install_peers() {
   if [ ${#need[@]} -eq 0 ]; then echo "peers already installed"; return; fi
   if [ "$(id -u)" -ne 0 ]; then echo "need root to install ${need[*]}" >&2; return 1; fi
   apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"  # as verified in PEERS.md §0
 }
 
 total=$SECONDS
