@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"reflect"
 	"slices"
@@ -23,15 +24,16 @@ var defaults []byte
 // Config is kcc's whole configuration. It is built once by Load and then
 // only read.
 type Config struct {
-	SIP     SIP     `mapstructure:"sip"`
-	Media   Media   `mapstructure:"media"`
-	Call    Call    `mapstructure:"call"`
-	Routing Routing `mapstructure:"routing"`
-	Prompts Prompts `mapstructure:"prompts"`
-	Flows   Flows   `mapstructure:"flows"`
-	Log     Log     `mapstructure:"log"`
-	Queues  []Queue `mapstructure:"queues"`
-	Agents  []Agent `mapstructure:"agents"`
+	SIP      SIP      `mapstructure:"sip"`
+	Media    Media    `mapstructure:"media"`
+	Call     Call     `mapstructure:"call"`
+	Routing  Routing  `mapstructure:"routing"`
+	Prompts  Prompts  `mapstructure:"prompts"`
+	Flows    Flows    `mapstructure:"flows"`
+	Log      Log      `mapstructure:"log"`
+	Asterisk Asterisk `mapstructure:"asterisk"`
+	Queues   []Queue  `mapstructure:"queues"`
+	Agents   []Agent  `mapstructure:"agents"`
 }
 
 // SIP configures the SIP edge and the registrar.
@@ -89,6 +91,14 @@ type Log struct {
 	Level string `mapstructure:"level"`
 }
 
+// Asterisk is the ARI connection for agents whose phones are on Asterisk.
+type Asterisk struct {
+	URL      string `mapstructure:"url"`
+	Username string `mapstructure:"username"`
+	Password string `mapstructure:"password"`
+	App      string `mapstructure:"app"`
+}
+
 // Queue is one queue and the skills an agent needs to take its calls.
 type Queue struct {
 	Name   string   `mapstructure:"name"`
@@ -99,6 +109,7 @@ type Queue struct {
 // Agent is an agent with a phone that registers on kcc.
 type Agent struct {
 	ID       string   `mapstructure:"id"`
+	Endpoint string   `mapstructure:"endpoint"` // on Asterisk, e.g. PJSIP/1001; empty: a phone registered on kcc
 	Name     string   `mapstructure:"name"`
 	Password string   `mapstructure:"password"`
 	Digest   []string `mapstructure:"digest"`
@@ -321,6 +332,17 @@ func (c Config) Validate() error {
 	default:
 		bad("log.level %q: want debug, info, warn or error", c.Log.Level)
 	}
+	if c.Asterisk.URL != "" {
+		if u, err := url.Parse(c.Asterisk.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			bad("asterisk.url %q: want http(s)://host:port without credentials", c.Asterisk.URL)
+		}
+		if c.Asterisk.Username == "" || c.Asterisk.Password == "" {
+			bad("asterisk.username and asterisk.password are needed with asterisk.url")
+		}
+		if c.Asterisk.App == "" {
+			bad("asterisk.app is empty")
+		}
+	}
 	queues := make(map[string]bool)
 	for i, q := range c.Queues {
 		if q.Name == "" {
@@ -340,6 +362,15 @@ func (c Config) Validate() error {
 			bad("agents[%d]: agent %q defined twice", i, a.ID)
 		}
 		agents[a.ID] = true
+		if a.Endpoint != "" {
+			if tech, res, ok := strings.Cut(a.Endpoint, "/"); !ok || tech == "" || res == "" || strings.ContainsAny(a.Endpoint, ", ") {
+				bad("agents[%d] (%s): endpoint %q: want TECH/resource, e.g. PJSIP/1001", i, a.ID, a.Endpoint)
+			}
+			if c.Asterisk.URL == "" {
+				bad("agents[%d] (%s) is on Asterisk (endpoint %s) but asterisk.url is empty", i, a.ID, a.Endpoint)
+			}
+			continue
+		}
 		if a.Password == "" {
 			bad("agents[%d] (%s): password is empty", i, a.ID)
 		}

@@ -44,7 +44,7 @@ type contact struct {
 // agentLeg is an answered agent: its dialog and its media session.
 type agentLeg struct {
 	offer routing.Offer
-	out   *sip.Outbound
+	conn  agentConn
 	sess  *media.Session
 }
 
@@ -157,7 +157,15 @@ func (c *contact) talk(ctx context.Context, leg *agentLeg) {
 	start := time.Now()
 	c.log.Info().Str("agent", leg.offer.Agent).Msg("agent connected")
 	tctx, stop := context.WithCancel(ctx)
-	stopWatch := context.AfterFunc(leg.out.Context(), stop) // the agent hung up
+	agentGone := make(chan struct{})
+	go func() { // ends when the agent leaves or the talk ends
+		select {
+		case <-leg.conn.Done():
+			stop()
+		case <-tctx.Done():
+		}
+		close(agentGone)
+	}()
 	for tctx.Err() == nil {
 		pctx, endPhase := context.WithCancel(tctx)
 		done := make(chan error, 1)
@@ -183,13 +191,13 @@ func (c *contact) talk(ctx context.Context, leg *agentLeg) {
 			stop()
 		}
 	}
-	stopWatch()
 	stop()
+	<-agentGone
 	by := "agent"
 	if ctx.Err() != nil {
 		by = "caller"
 	}
-	if err := leg.out.Hangup(context.WithoutCancel(ctx)); err != nil {
+	if err := leg.conn.Hangup(context.WithoutCancel(ctx)); err != nil {
 		c.log.Debug().Err(err).Msg("BYE to agent")
 	}
 	st, at := c.sess.Stats(), leg.sess.Stats()
@@ -245,45 +253,62 @@ func (c *contact) withdraw(offerID uint64) {
 	}
 }
 
-// dial sends the INVITE to the agent and hands an answered leg to the
+// ringInfo is what every agent line tells the agent about the contact.
+type ringInfo struct {
+	contact call.ID
+	caller  string // the caller's number
+	name    string // display name: "[Topic] caller" for desk phones
+	queue   string
+	topic   string
+	lang    call.Language
+	waited  time.Duration
+	codec   media.Codec // the caller's leg's codec
+}
+
+// headers are the X-KCC-* headers of DESIGN.md §4.
+func (r ringInfo) headers() []sip.Header {
+	return []sip.Header{
+		{Name: "X-KCC-Contact-ID", Value: string(r.contact)},
+		{Name: "X-KCC-Queue", Value: r.queue},
+		{Name: "X-KCC-Topic", Value: r.topic},
+		{Name: "X-KCC-Wait", Value: strconv.Itoa(int(r.waited.Seconds()))},
+		{Name: "X-KCC-Language", Value: string(r.lang)},
+	}
+}
+
+// agentConn is an answered agent's side of the call, whichever line
+// reached it (a phone registered on kcc, or an agent on Asterisk).
+type agentConn interface {
+	// Done is closed when the agent's side ended (the agent hung up).
+	Done() <-chan struct{}
+	// Hangup ends the agent's side; it is safe after Done.
+	Hangup(ctx context.Context) error
+}
+
+// dial rings the agent of offer o and hands an answered leg to the
 // contact, or tells the router why not.
 func (c *contact) dial(ctx context.Context, o routing.Offer) {
 	log := c.log.With().Str("agent", o.Agent).Uint64("offer", o.ID).Logger()
 	router := c.svc.router
-	b, ok := c.svc.phones.Lookup(o.Agent)
-	if !ok {
-		log.Info().Msg("agent has no registered phone")
-		router.Declined(o.ID)
-		return
-	}
-	// The caller's law first: a relay without transcoding when the phone
-	// speaks it, transcoding when it speaks only the other law.
-	sess, offer, err := c.svc.media.OfferBoth(c.sess.Codec())
-	if err != nil {
-		log.Warn().Err(err).Msg("no media for agent leg")
-		router.Declined(o.ID)
-		return
-	}
 	c.mu.Lock()
-	q, topic, waited := c.queue, c.topic, time.Since(c.enqueued)
+	info := ringInfo{contact: c.id, caller: c.caller, queue: c.queue.Queue, topic: c.topic,
+		lang: c.queue.Language, waited: time.Since(c.enqueued), codec: c.sess.Codec()}
 	c.mu.Unlock()
-	name := c.caller
-	if topic != "" {
-		name = "[" + topic + "] " + c.caller
+	info.name = c.caller
+	if info.topic != "" {
+		info.name = "[" + info.topic + "] " + c.caller
 	}
-	log.Info().Str("contact", b.Contact).Msg("ringing agent")
-	out, err := c.svc.phones.Dial(ctx, sip.DialRequest{
-		To: b, FromUser: c.caller, FromName: name, SDP: offer,
-		Headers: []sip.Header{
-			{Name: "X-KCC-Contact-ID", Value: string(c.id)},
-			{Name: "X-KCC-Queue", Value: q.Queue},
-			{Name: "X-KCC-Topic", Value: topic},
-			{Name: "X-KCC-Wait", Value: strconv.Itoa(int(waited.Seconds()))},
-			{Name: "X-KCC-Language", Value: string(q.Language)},
-		},
-	})
+	var (
+		conn agentConn
+		sess *media.Session
+		err  error
+	)
+	if endpoint, ok := c.svc.endpoints[o.Agent]; ok {
+		conn, sess, err = c.svc.asterisk.connect(ctx, endpoint, o, info, log)
+	} else {
+		conn, sess, err = c.dialPhone(ctx, o, info, log)
+	}
 	if err != nil {
-		_ = sess.Close()
 		if ctx.Err() != nil {
 			log.Info().Msg("ringing stopped")
 			return // withdrawn by the router, or the caller left: the router knows
@@ -292,14 +317,7 @@ func (c *contact) dial(ctx context.Context, o routing.Offer) {
 		router.Declined(o.ID)
 		return
 	}
-	leg := &agentLeg{offer: o, out: out, sess: sess}
-	out.SetHooks(sip.Hooks{Offer: c.agentOffer(sess), Digit: sess.InjectDigit})
-	if err := sess.Accept(out.Answer()); err != nil {
-		log.Warn().Err(err).Msg("agent's SDP answer refused")
-		c.drop(leg)
-		router.Declined(o.ID)
-		return
-	}
+	leg := &agentLeg{offer: o, conn: conn, sess: sess}
 	if err := router.Answered(o.ID); err != nil {
 		log.Info().Err(err).Msg("answered too late")
 		c.drop(leg)
@@ -314,8 +332,44 @@ func (c *contact) dial(ctx context.Context, o routing.Offer) {
 	}
 }
 
+// dialPhone rings a phone registered on kcc: INVITE with the X-KCC-*
+// headers, the caller's law offered first.
+func (c *contact) dialPhone(ctx context.Context, o routing.Offer, info ringInfo, log zerolog.Logger) (agentConn, *media.Session, error) {
+	b, ok := c.svc.phones.Lookup(o.Agent)
+	if !ok {
+		return nil, nil, fmt.Errorf("agent %s has no registered phone", o.Agent)
+	}
+	// The caller's law first: a relay without transcoding when the phone
+	// speaks it, transcoding when it speaks only the other law.
+	sess, offer, err := c.svc.media.OfferBoth(info.codec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("media for agent leg: %w", err)
+	}
+	log.Info().Str("contact", b.Contact).Msg("ringing agent")
+	out, err := c.svc.phones.Dial(ctx, sip.DialRequest{
+		To: b, FromUser: info.caller, FromName: info.name, SDP: offer, Headers: info.headers(),
+	})
+	if err != nil {
+		_ = sess.Close()
+		return nil, nil, err
+	}
+	out.SetHooks(sip.Hooks{Offer: c.agentOffer(sess), Digit: sess.InjectDigit})
+	if err := sess.Accept(out.Answer()); err != nil {
+		_ = out.Hangup(context.WithoutCancel(ctx))
+		_ = sess.Close()
+		return nil, nil, fmt.Errorf("agent's SDP answer: %w", err)
+	}
+	return phoneConn{out}, sess, nil
+}
+
+// phoneConn is an answered phone registered on kcc.
+type phoneConn struct{ out *sip.Outbound }
+
+func (p phoneConn) Done() <-chan struct{}            { return p.out.Context().Done() }
+func (p phoneConn) Hangup(ctx context.Context) error { return p.out.Hangup(ctx) }
+
 func (c *contact) drop(leg *agentLeg) {
-	if err := leg.out.Hangup(context.WithoutCancel(c.ctx)); err != nil {
+	if err := leg.conn.Hangup(context.WithoutCancel(c.ctx)); err != nil {
 		c.log.Debug().Err(err).Msg("BYE to agent")
 	}
 	_ = leg.sess.Close()

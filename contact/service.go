@@ -57,6 +57,9 @@ type Service struct {
 	topics  map[string]string // queue -> topic shown to agents
 	router  Router
 
+	asterisk  *AsteriskLine     // nil: no agents on Asterisk
+	endpoints map[string]string // agent -> Asterisk endpoint, for agents on Asterisk
+
 	mu       sync.Mutex
 	contacts map[call.ID]*contact
 	admitted int // calls past admission control, answered or not
@@ -104,6 +107,13 @@ func New(cfg Config, m *media.Engine, catalog *prompts.Catalog, flows []*ivr.Pro
 
 // Attach sets the router. It must be called once, before any call arrives.
 func (s *Service) Attach(r Router) { s.router = r }
+
+// UseAsterisk routes the offers for agents in endpoints (agent id ->
+// endpoint such as "PJSIP/1001") through line. It must be called before any
+// call arrives.
+func (s *Service) UseAsterisk(line *AsteriskLine, endpoints map[string]string) {
+	s.asterisk, s.endpoints = line, endpoints
+}
 
 // Wait blocks until every contact in progress has ended.
 func (s *Service) Wait() { s.calls.Wait() }

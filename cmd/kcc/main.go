@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"kcc/ari"
 	"kcc/call"
 	"kcc/config"
 	"kcc/contact"
@@ -95,14 +96,17 @@ func newLogger(c config.Log, w io.Writer) zerolog.Logger {
 
 // app is kcc with every component built and wired, ready to run.
 type app struct {
-	log    zerolog.Logger
-	cfg    config.Config
-	media  *media.Engine
-	reg    *sip.Registrar
-	sip    *sip.Server
-	svc    *contact.Service
-	router *routing.Router
-	flows  []*ivr.Program
+	log       zerolog.Logger
+	ari       *ari.Client // nil without asterisk.url
+	line      *contact.AsteriskLine
+	endpoints map[string]string // Asterisk agents: id -> endpoint
+	cfg       config.Config
+	media     *media.Engine
+	reg       *sip.Registrar
+	sip       *sip.Server
+	svc       *contact.Service
+	router    *routing.Router
+	flows     []*ivr.Program
 }
 
 // newApp builds every component from cfg. Sockets are bound here, so a
@@ -140,9 +144,14 @@ func newApp(cfg config.Config, log zerolog.Logger) (*app, error) {
 	}
 	accounts := make([]sip.Account, 0, len(cfg.Agents))
 	agents := make([]routing.Agent, 0, len(cfg.Agents))
+	a.endpoints = make(map[string]string)
 	for _, ag := range cfg.Agents {
-		accounts = append(accounts, sip.Account{User: ag.ID, Password: ag.Password, Algorithms: ag.Digest})
 		agents = append(agents, routing.Agent{ID: ag.ID, Name: ag.Name, Skills: ag.Skills})
+		if ag.Endpoint != "" {
+			a.endpoints[ag.ID] = ag.Endpoint
+			continue
+		}
+		accounts = append(accounts, sip.Account{User: ag.ID, Password: ag.Password, Algorithms: ag.Digest})
 	}
 	a.reg, err = sip.NewRegistrar(sip.RegistrarConfig{
 		Realm:          cfg.SIP.Realm,
@@ -198,6 +207,15 @@ func newApp(cfg config.Config, log zerolog.Logger) (*app, error) {
 	}
 	a.svc.Attach(a.router)
 	a.reg.SetPresence(presence{a.router, log})
+	if cfg.Asterisk.URL != "" {
+		a.ari, err = ari.New(ari.Config{URL: cfg.Asterisk.URL, Username: cfg.Asterisk.Username,
+			Password: cfg.Asterisk.Password, App: cfg.Asterisk.App}, log.With().Str("component", "ari").Logger())
+		if err != nil {
+			return nil, errors.Join(err, a.close())
+		}
+		a.line = contact.NewAsteriskLine(a.ari, a.media, cfg.Routing.RingTimeout, log.With().Str("component", "asterisk").Logger())
+		a.svc.UseAsterisk(a.line, a.endpoints)
+	}
 	return a, nil
 }
 
@@ -212,12 +230,16 @@ func (a *app) run(ctx context.Context) error {
 	a.log.Info().Str("sip", a.cfg.SIP.Listen).Str("media_ip", a.cfg.Media.IP).
 		Int("flows", len(a.flows)).Str("version", version()).Msg("kcc serving")
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	// The servers outlive ctx by the drain: they stop when cancel is called.
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	wg.Go(func() { errc <- a.media.Run(runCtx) })
 	wg.Go(func() { errc <- a.sip.Run(runCtx) })
+	if a.ari != nil {
+		wg.Go(func() { errc <- a.ari.Run(runCtx) })
+		wg.Go(func() { a.line.RunPresence(runCtx, a.endpoints, presence{a.router, a.log}) })
+	}
 	var err error
 	select {
 	case <-ctx.Done():

@@ -1,0 +1,136 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"kcc/ari"
+	"kcc/config"
+	"kcc/peertest"
+	"kcc/routing"
+)
+
+// Agents on Asterisk (issue 4), against the real Asterisk 22 that
+// scripts/asterisk.sh starts (scripts/test.sh runs it first): agent 1001 is
+// a baresip registered on Asterisk's PJSIP (127.0.0.1:5080).
+
+const asteriskARI = "http://127.0.0.1:8088"
+
+// asteriskAgentConfig makes 1001 on Asterisk the only agent, with app as
+// the Stasis app (each test its own, so tests never share a WebSocket).
+func asteriskAgentConfig(app string) func(*config.Config) {
+	return func(c *config.Config) {
+		c.Asterisk = config.Asterisk{URL: asteriskARI, Username: "kcc", Password: "kcc-test", App: app}
+		c.Agents = []config.Agent{{ID: "1001", Name: "Agent on Asterisk", Endpoint: "PJSIP/1001",
+			Skills: []string{"paspoort", "afval", "belastingen"}}}
+	}
+}
+
+// asteriskLeftovers lists the channels and bridges kcc made in Asterisk
+// that still exist.
+func asteriskLeftovers(t *testing.T) []string {
+	t.Helper()
+	c, err := ari.New(ari.Config{URL: asteriskARI, Username: "kcc", Password: "kcc-test", App: "kcc-inspect"}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var left []string
+	chans, err := c.Channels(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range chans {
+		if strings.HasPrefix(ch.ID, "kcc-") {
+			left = append(left, "channel "+ch.ID)
+		}
+	}
+	bridges, err := c.Bridges(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bridges {
+		if strings.HasPrefix(b.ID, "kcc-") {
+			left = append(left, "bridge "+b.ID)
+		}
+	}
+	return left
+}
+
+// TestIntegrationAsteriskAgent: a SIPp caller picks passports on kcc; the
+// agent is a baresip on Asterisk, rung through ARI with the X-KCC-* headers;
+// audio flows both ways through kcc's relay and Asterisk's bridge; after the
+// hang-up nothing kcc made is left in Asterisk.
+func TestIntegrationAsteriskAgent(t *testing.T) {
+	const kccIP, agentIP, callerIP = "127.0.29.1", "127.0.29.2", "127.0.29.3"
+	lo, hi := agentRTP(agentIP)
+	capture := peertest.StartCapture(t, fmt.Sprintf("udp and (net 127.0.29.0/24 or portrange %d-%d)", lo, hi))
+	k := startKCC(t, kccIP, asteriskAgentConfig("kcc-it-agent"))
+	agent := peertest.StartBaresip(t, peertest.BaresipConfig{IP: agentIP, SIPPort: 5081, CtrlPort: 4444,
+		RTPPorts: fmt.Sprintf("%d-%d", lo, hi),
+		Account:  "<sip:1001@127.0.0.1:5080>;auth_pass=kcc-test-1001;answermode=auto;audio_codecs=PCMA,PCMU;regint=60"})
+	waitFor(t, 20*time.Second, "agent 1001 online on Asterisk", func() bool { return k.agentState("1001") == routing.Available })
+
+	done := make(chan peertest.SIPpResult, 1)
+	go func() { done <- callChoosing(t, k, callerIP, 5*time.Second, '1', '1') }()
+	if _, err := agent.WaitEvent("CALL_ESTABLISHED", 30*time.Second); err != nil {
+		t.Fatalf("agent on Asterisk got no call: %v", err)
+	}
+	if res := <-done; res.ExitCode != 0 {
+		t.Fatalf("SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if _, err := agent.WaitEvent("CALL_CLOSED", 10*time.Second); err != nil {
+		t.Errorf("agent's call did not end: %v", err)
+	}
+	settle(t, k)
+	waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })
+	pkts := capture.Stop()
+
+	agentAddr := netip.MustParseAddr(agentIP)
+	invite, ok := sipMessage(pkts, netip.MustParseAddr("127.0.0.1"), agentAddr, "INVITE ")
+	if !ok {
+		t.Fatal("no INVITE from Asterisk to the agent captured")
+	}
+	for _, re := range []string{`(?m)^X-KCC-Topic: Paspoort\r$`, `(?m)^X-KCC-Queue: paspoort\r$`, `(?m)^X-KCC-Contact-ID: [0-9a-f]{16}\r$`,
+		`(?m)^From: "\[Paspoort\] 0612345678" <sip:0612345678@`} {
+		if !regexp.MustCompile(re).Match(invite.Payload) {
+			t.Errorf("agent's INVITE lacks %s:\n%s", re, invite.Payload)
+		}
+	}
+	answered, ok := sipMessage(pkts, agentAddr, netip.MustParseAddr("127.0.0.1"), "SIP/2.0 200", " INVITE\r\n")
+	bye, ok2 := sipMessage(pkts, netip.MustParseAddr(callerIP), netip.MustParseAddr(kccIP), "BYE ")
+	if !ok || !ok2 {
+		t.Fatal("agent's 200 OK or caller's BYE not captured")
+	}
+	from, to := answered.Time.Add(500*time.Millisecond), bye.Time
+	want := int(0.9 * 50 * to.Sub(from).Seconds())
+	isAgent := func(a netip.AddrPort) bool { return a.Port() >= lo && a.Port() <= hi }
+	caller := netip.AddrPortFrom(netip.MustParseAddr(callerIP), 16000)
+	// The caller hears the agent: kcc's packets to the caller are no longer
+	// silence but the agent's tone, relayed from Asterisk.
+	voice := 0
+	for _, p := range pkts {
+		if p.Time.Before(from) || p.Time.After(to) || p.Dst != caller {
+			continue
+		}
+		if r, ok := peertest.ParseRTP(p.Payload); ok && r.PayloadType == 8 && len(bytes.Trim(r.Payload, "\xd5")) > 0 {
+			voice++
+		}
+	}
+	toAgent := rtpCount(pkts, from, to, func(src, dst netip.AddrPort) bool { return isAgent(dst) })
+	t.Logf("talk %v: caller heard %d voice packets, agent got %d packets", to.Sub(from), voice, toAgent)
+	if voice < want || toAgent < want {
+		t.Errorf("want ≥ %d packets each way", want)
+	}
+}

@@ -1,0 +1,294 @@
+package contact
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"kcc/ari"
+	"kcc/media"
+	"kcc/routing"
+)
+
+// AsteriskLine reaches agents whose phones are PJSIP endpoints on Asterisk,
+// through ARI.
+//
+// The caller's leg stays in kcc. For each offer kcc opens a media session
+// and an ARI externalMedia channel that sends and takes plain RTP to and
+// from it, puts that channel in a mixing bridge, originates the agent's
+// endpoint into the Stasis app with the X-KCC-* headers (PJSIP_HEADER) and
+// a caller ID of "[Topic] number", and adds the agent to the bridge when it
+// answers (its StasisStart). kcc's media relays the caller's leg to the
+// externalMedia session. Why externalMedia and not a SIP trunk into
+// Stasis: the caller never leaves kcc, so hold music, comfort silence,
+// DTMF and the call record stay kcc's, and when Asterisk or the ARI
+// connection dies only the agent's side is lost; the caller stays on the
+// line and can be queued again. Asterisk cleans nothing up by itself: kcc
+// hangs up both of its channels and destroys the bridge when either side
+// ends (ari.md §8).
+type AsteriskLine struct {
+	client      *ari.Client
+	media       *media.Engine
+	ringTimeout time.Duration
+	log         zerolog.Logger
+}
+
+// NewAsteriskLine builds the line. ringTimeout is the router's ring
+// timeout: Asterisk is told to give up one second earlier, so that a
+// no-answer comes back as a cause rather than a withdrawn offer.
+func NewAsteriskLine(client *ari.Client, m *media.Engine, ringTimeout time.Duration, log zerolog.Logger) *AsteriskLine {
+	return &AsteriskLine{client: client, media: m, ringTimeout: ringTimeout, log: log}
+}
+
+// cleanupTimeout bounds the REST calls that tear an attempt down.
+const cleanupTimeout = 5 * time.Second
+
+// connect rings endpoint for offer o and returns the answered agent and the
+// media session to bridge with the caller.
+func (l *AsteriskLine) connect(ctx context.Context, endpoint string, o routing.Offer, info ringInfo, log zerolog.Logger) (agentConn, *media.Session, error) {
+	if l == nil {
+		return nil, nil, errors.New("agent is on Asterisk but no ARI connection is configured")
+	}
+	suffix := fmt.Sprintf("%s-%d", info.contact, o.ID)
+	a := &asteriskConn{
+		line: l, emID: "kcc-em-" + suffix, agentID: "kcc-agent-" + suffix, bridgeID: "kcc-bridge-" + suffix,
+		done: make(chan struct{}),
+	}
+	// Subscribe before anything is created: events may come before replies.
+	a.sub = l.client.Subscribe(ari.Filter{Channels: []string{a.emID, a.agentID}})
+	sess, _, err := l.media.Offer(info.codec)
+	if err != nil {
+		a.sub.Close()
+		return nil, nil, fmt.Errorf("media for the Asterisk leg: %w", err)
+	}
+	fail := func(err error) (agentConn, *media.Session, error) {
+		a.teardown(ctx, ari.HangupNormal)
+		_ = sess.Close()
+		return nil, nil, err
+	}
+	format := "ulaw"
+	if info.codec.Name == media.PCMA.Name {
+		format = "alaw"
+	}
+	em, err := l.client.ExternalMedia(ctx, ari.ExternalMediaRequest{
+		ChannelID: a.emID, ExternalHost: sess.LocalAddr().String(), Format: format, Data: string(info.contact),
+	})
+	if err != nil {
+		return fail(err)
+	}
+	a.emUp = true
+	rtp, err := em.RTPAddress()
+	if err != nil {
+		return fail(err)
+	}
+	if err := sess.Accept(externalAnswer(rtp, info.codec)); err != nil {
+		return fail(fmt.Errorf("external media address: %w", err))
+	}
+	if _, err := a.wait(ctx, a.emID); err != nil {
+		return fail(fmt.Errorf("external media channel: %w", err))
+	}
+	if _, err := l.client.CreateBridge(ctx, a.bridgeID, string(info.contact)); err != nil {
+		return fail(err)
+	}
+	a.bridgeUp = true
+	if err := l.client.AddChannel(ctx, a.bridgeID, a.emID); err != nil {
+		return fail(err)
+	}
+	vars := make(map[string]string)
+	for _, h := range info.headers() {
+		vars["PJSIP_HEADER(add,"+h.Name+")"] = h.Value
+	}
+	log.Info().Str("endpoint", endpoint).Msg("ringing agent on Asterisk")
+	if _, err := l.client.Originate(ctx, ari.OriginateRequest{
+		ChannelID: a.agentID, Endpoint: endpoint, AppArgs: []string{"agent", string(info.contact)},
+		CallerID: fmt.Sprintf("%q <%s>", info.name, info.caller), Timeout: max(l.ringTimeout-time.Second, time.Second),
+		Variables: vars,
+	}); err != nil {
+		return fail(err)
+	}
+	a.agentUp = true
+	if _, err := a.wait(ctx, a.agentID); err != nil {
+		if ctx.Err() != nil {
+			// Withdrawn: "answered elsewhere" keeps it off the phone's missed calls.
+			a.teardown(ctx, ari.HangupAnsweredElsewhere)
+			_ = sess.Close()
+			return nil, nil, ctx.Err()
+		}
+		return fail(err)
+	}
+	if err := l.client.AddChannel(ctx, a.bridgeID, a.agentID); err != nil {
+		return fail(err)
+	}
+	a.watch.Go(a.watchEnd)
+	return a, sess, nil
+}
+
+// externalAnswer is the SDP answer the externalMedia channel would give:
+// plain RTP in the caller's codec from Asterisk's UNICASTRTP address.
+func externalAnswer(rtp netip.AddrPort, c media.Codec) []byte {
+	return fmt.Appendf(nil, "v=0\r\no=asterisk 0 0 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %d RTP/AVP %d\r\na=rtpmap:%d %s/8000\r\na=sendrecv\r\n",
+		rtp.Addr(), rtp.Addr(), rtp.Port(), c.PayloadType, c.PayloadType, c.Name)
+}
+
+// asteriskConn is one answered (or ringing) agent on Asterisk: its channel,
+// the externalMedia channel and the bridge, all with ids kcc chose.
+type asteriskConn struct {
+	line                    *AsteriskLine
+	emID, agentID, bridgeID string
+	sub                     *ari.Subscription
+
+	emUp, agentUp, bridgeUp bool // what teardown must remove
+
+	watch sync.WaitGroup
+	done  chan struct{}
+	once  sync.Once
+}
+
+// errAgentGone is a ringing agent's channel that ended without answering.
+type errAgentGone struct {
+	cause int
+	text  string
+}
+
+func (e errAgentGone) Error() string { return fmt.Sprintf("agent's channel ended: cause %d (%s)", e.cause, e.text) }
+
+// wait waits for the StasisStart of channel id, or its end.
+func (a *asteriskConn) wait(ctx context.Context, id string) (ari.StasisStart, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return ari.StasisStart{}, ctx.Err()
+		case ev, ok := <-a.sub.Events():
+			if !ok {
+				return ari.StasisStart{}, fmt.Errorf("ARI events: %w", a.sub.Err())
+			}
+			switch e := ev.(type) {
+			case ari.StasisStart:
+				if e.Channel.ID == id {
+					return e, nil
+				}
+			case ari.ChannelDestroyed:
+				if e.Channel.ID == a.agentID {
+					a.agentUp = false
+				}
+				if e.Channel.ID == a.emID {
+					a.emUp = false
+				}
+				if e.Channel.ID == id || e.Channel.ID == a.emID {
+					return ari.StasisStart{}, errAgentGone{cause: e.Cause, text: e.CauseTxt}
+				}
+			}
+		}
+	}
+}
+
+// watchEnd closes done when either of the call's channels ends in
+// Asterisk (the agent hung up, or Asterisk went away).
+func (a *asteriskConn) watchEnd() {
+	for ev := range a.sub.Events() {
+		switch e := ev.(type) {
+		case ari.ChannelDestroyed:
+			if e.Channel.ID == a.agentID || e.Channel.ID == a.emID {
+				a.once.Do(func() { close(a.done) })
+			}
+		case ari.StasisEnd:
+			if e.Channel.ID == a.agentID || e.Channel.ID == a.emID {
+				a.once.Do(func() { close(a.done) })
+			}
+		}
+	}
+	// The subscription ended: by Hangup, or because ARI's stream broke.
+	a.once.Do(func() { close(a.done) })
+}
+
+func (a *asteriskConn) Done() <-chan struct{} { return a.done }
+
+// Hangup ends the agent's side and removes everything kcc made in Asterisk.
+func (a *asteriskConn) Hangup(ctx context.Context) error {
+	a.teardown(ctx, ari.HangupNormal)
+	a.watch.Wait()
+	return nil
+}
+
+// teardown hangs up both channels and destroys the bridge; resources that
+// are already gone (404) are fine. It runs also when ctx is already done.
+func (a *asteriskConn) teardown(ctx context.Context, reason ari.HangupReason) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	c, log := a.line.client, a.line.log
+	ignore := func(what string, err error) {
+		if err != nil && !errors.Is(err, ari.ErrNotFound) {
+			log.Warn().Err(err).Str("what", what).Msg("Asterisk cleanup")
+		}
+	}
+	if a.agentUp {
+		ignore("agent channel", c.Hangup(ctx, a.agentID, reason))
+	}
+	if a.emUp {
+		ignore("external media channel", c.Hangup(ctx, a.emID, ari.HangupNormal))
+	}
+	if a.bridgeUp {
+		ignore("bridge", c.DestroyBridge(ctx, a.bridgeID))
+	}
+	a.sub.Close()
+}
+
+// Presence learns when agents can take calls (the router's Login/Logout).
+type Presence interface {
+	Registered(agent string)
+	Unregistered(agent string)
+}
+
+// presencePoll is how often endpoint states are re-read while connected:
+// Asterisk only reports endpoint changes to an app subscribed to them.
+const presencePoll = 5 * time.Second
+
+// RunPresence keeps the Asterisk agents of endpoints (agent -> endpoint)
+// logged in exactly while ARI is connected and their endpoint is online
+// (Asterisk's qualify), until ctx is done. While the events WebSocket is
+// down no agent on Asterisk gets an offer.
+func (l *AsteriskLine) RunPresence(ctx context.Context, endpoints map[string]string, p Presence) {
+	online := make(map[string]bool)
+	set := func(agent string, on bool) {
+		if online[agent] == on {
+			return
+		}
+		online[agent] = on
+		if on {
+			p.Registered(agent)
+		} else {
+			p.Unregistered(agent)
+		}
+	}
+	t := time.NewTicker(presencePoll)
+	defer t.Stop()
+	for {
+		connected, changed := l.client.ConnState()
+		if connected {
+			for agent, ep := range endpoints {
+				tech, res, _ := strings.Cut(ep, "/")
+				e, err := l.client.Endpoint(ctx, tech, res)
+				if err != nil && ctx.Err() == nil {
+					l.log.Warn().Err(err).Str("endpoint", ep).Msg("endpoint state")
+				}
+				set(agent, err == nil && e.State == "online")
+			}
+		} else {
+			for agent := range endpoints {
+				set(agent, false)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-t.C:
+		}
+	}
+}
