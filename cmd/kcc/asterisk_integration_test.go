@@ -134,3 +134,60 @@ func TestIntegrationAsteriskAgent(t *testing.T) {
 		t.Errorf("want ≥ %d packets each way", want)
 	}
 }
+
+// TestIntegrationAsteriskAgentDeclines: agent 1002 on Asterisk has waited
+// longest but does not take the call (it lets it ring past the originate
+// timeout, or rejects it as busy); the offer moves on to 1001, who answers,
+// and nothing is left in Asterisk.
+func TestIntegrationAsteriskAgentDeclines(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		net    string
+		reject bool
+		cause  string // Q.850 cause Asterisk reports for 1002's channel
+	}{
+		{"no answer", "127.0.30", false, "cause 19"},
+		{"busy", "127.0.31", true, "cause 17"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := startKCC(t, tc.net+".1", func(c *config.Config) {
+				asteriskAgentConfig("kcc-it-" + strings.ReplaceAll(tc.name, " ", "-"))(c)
+				c.Agents = append(c.Agents, config.Agent{ID: "1002", Name: "Second agent", Endpoint: "PJSIP/1002",
+					Skills: []string{"paspoort"}})
+				c.Routing.RingTimeout = 4 * time.Second
+			})
+			lo2, hi2 := agentRTP(tc.net + ".2")
+			slow := peertest.StartBaresip(t, peertest.BaresipConfig{IP: tc.net + ".2", SIPPort: 5081, CtrlPort: 4444,
+				RTPPorts: fmt.Sprintf("%d-%d", lo2, hi2),
+				Account:  "<sip:1002@127.0.0.1:5080>;auth_pass=kcc-test-1002;answermode=manual;audio_codecs=PCMA,PCMU;regint=60"})
+			waitFor(t, 20*time.Second, "agent 1002 online", func() bool { return k.agentState("1002") == routing.Available })
+			lo1, hi1 := agentRTP(tc.net + ".4")
+			fast := peertest.StartBaresip(t, peertest.BaresipConfig{IP: tc.net + ".4", SIPPort: 5081, CtrlPort: 4444,
+				RTPPorts: fmt.Sprintf("%d-%d", lo1, hi1),
+				Account:  "<sip:1001@127.0.0.1:5080>;auth_pass=kcc-test-1001;answermode=auto;audio_codecs=PCMA,PCMU;regint=60"})
+			waitFor(t, 20*time.Second, "agent 1001 online", func() bool { return k.agentState("1001") == routing.Available })
+
+			done := make(chan peertest.SIPpResult, 1)
+			go func() { done <- callChoosing(t, k, tc.net+".3", 5*time.Second, '1', '1') }()
+			if _, err := slow.WaitEvent("CALL_INCOMING", 30*time.Second); err != nil {
+				t.Fatalf("agent 1002 (longest idle) was not rung first: %v", err)
+			}
+			if tc.reject {
+				if _, err := slow.Cmd("hangup", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := fast.WaitEvent("CALL_ESTABLISHED", 15*time.Second); err != nil {
+				t.Fatalf("the offer did not move on to agent 1001: %v", err)
+			}
+			if res := <-done; res.ExitCode != 0 {
+				t.Fatalf("SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+			}
+			if logs := k.logs.String(); !strings.Contains(logs, `"event":"offer-declined"`) || !strings.Contains(logs, tc.cause) {
+				t.Errorf("no offer-declined event for agent 1002 with %s", tc.cause)
+			}
+			settle(t, k)
+			waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })
+		})
+	}
+}
