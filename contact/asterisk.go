@@ -156,7 +156,9 @@ type errAgentGone struct {
 	text  string
 }
 
-func (e errAgentGone) Error() string { return fmt.Sprintf("agent's channel ended: cause %d (%s)", e.cause, e.text) }
+func (e errAgentGone) Error() string {
+	return fmt.Sprintf("agent's channel ended: cause %d (%s)", e.cause, e.text)
+}
 
 // wait waits for the StasisStart of channel id, or its end.
 func (a *asteriskConn) wait(ctx context.Context, id string) (ari.StasisStart, error) {
