@@ -108,6 +108,22 @@ func TestIntegrationAsteriskAgent(t *testing.T) {
 			t.Errorf("agent's INVITE lacks %s:\n%s", re, invite.Payload)
 		}
 	}
+	// Latency from the router's offer to the agent's phone ringing: from the
+	// caller's last key (the offer follows it within the IVR step) to the
+	// phone's 180 Ringing, both on the wire.
+	var lastKey time.Time
+	for _, p := range pkts {
+		if r, ok := peertest.ParseRTP(p.Payload); ok && p.Src == netip.AddrPortFrom(netip.MustParseAddr(callerIP), 16000) &&
+			r.PayloadType == 101 && r.Marker {
+			lastKey = p.Time
+		}
+	}
+	ringing, ok := sipMessage(pkts, agentAddr, netip.MustParseAddr("127.0.0.1"), "SIP/2.0 180")
+	if !ok || lastKey.IsZero() {
+		t.Fatal("caller's key or the agent's 180 not captured")
+	}
+	t.Logf("offer to ringing: key at the wire → INVITE at the phone %v, → 180 from the phone %v",
+		invite.Time.Sub(lastKey).Round(100*time.Microsecond), ringing.Time.Sub(lastKey).Round(100*time.Microsecond))
 	answered, ok := sipMessage(pkts, agentAddr, netip.MustParseAddr("127.0.0.1"), "SIP/2.0 200", " INVITE\r\n")
 	bye, ok2 := sipMessage(pkts, netip.MustParseAddr(callerIP), netip.MustParseAddr(kccIP), "BYE ")
 	if !ok || !ok2 {

@@ -80,6 +80,18 @@ func TestIntegrationCallToAgent(t *testing.T) {
 		}
 	}
 
+	// Offer to ringing, on the wire: the caller's last key to the agent's 180.
+	var lastKey time.Time
+	for _, p := range pkts {
+		if r, ok := peertest.ParseRTP(p.Payload); ok && p.Src == netip.AddrPortFrom(caller, 16000) && r.PayloadType == 101 && r.Marker {
+			lastKey = p.Time
+		}
+	}
+	if ringing, ok := sipMessage(pkts, agentAddr, kcc, "SIP/2.0 180"); ok && !lastKey.IsZero() {
+		t.Logf("offer to ringing: key at the wire → INVITE at the phone %v, → 180 from the phone %v",
+			invite.Time.Sub(lastKey).Round(100*time.Microsecond), ringing.Time.Sub(lastKey).Round(100*time.Microsecond))
+	}
+
 	// Talk time: from the agent's 200 OK to the caller's BYE.
 	answered, ok := sipMessage(pkts, agentAddr, kcc, "SIP/2.0 200", " INVITE\r\n")
 	if !ok {
