@@ -125,7 +125,8 @@ func (l *AsteriskLine) connect(ctx context.Context, endpoint string, o routing.O
 	if err := l.client.AddChannel(ctx, a.bridgeID, a.agentID); err != nil {
 		return fail(err)
 	}
-	a.watch.Go(a.watchEnd)
+	watchCtx := context.WithoutCancel(ctx) // the ring's ctx ends with the hand-off
+	a.watch.Go(func() { a.watchEnd(watchCtx) })
 	return a, sess, nil
 }
 
@@ -191,22 +192,49 @@ func (a *asteriskConn) wait(ctx context.Context, id string) (ari.StasisStart, er
 }
 
 // watchEnd closes done when either of the call's channels ends in
-// Asterisk (the agent hung up, or Asterisk went away).
-func (a *asteriskConn) watchEnd() {
-	for ev := range a.sub.Events() {
-		switch e := ev.(type) {
-		case ari.ChannelDestroyed:
-			if e.Channel.ID == a.agentID || e.Channel.ID == a.emID {
-				a.once.Do(func() { close(a.done) })
+// Asterisk (the agent hung up, or Asterisk went away). Events missed while
+// the WebSocket was down are not replayed (ari.md §6), so after every
+// reconnect the channels are looked up again: one that is gone ended in
+// the gap (an Asterisk restart kills them all).
+func (a *asteriskConn) watchEnd(ctx context.Context) {
+	end := func() { a.once.Do(func() { close(a.done) }) }
+	defer end() // the subscription ended: by Hangup, or ARI's stream broke
+	for {
+		wasConnected, changed := a.line.client.ConnState()
+		select {
+		case ev, ok := <-a.sub.Events():
+			if !ok {
+				return
 			}
-		case ari.StasisEnd:
-			if e.Channel.ID == a.agentID || e.Channel.ID == a.emID {
-				a.once.Do(func() { close(a.done) })
+			switch e := ev.(type) {
+			case ari.ChannelDestroyed:
+				if e.Channel.ID == a.agentID || e.Channel.ID == a.emID {
+					end()
+				}
+			case ari.StasisEnd:
+				if e.Channel.ID == a.agentID || e.Channel.ID == a.emID {
+					end()
+				}
+			}
+		case <-changed:
+			if connected, _ := a.line.client.ConnState(); connected && !wasConnected && a.goneInGap(ctx) {
+				a.line.log.Warn().Str("agent_channel", a.agentID).Msg("agent's channel ended while ARI was disconnected")
+				end()
 			}
 		}
 	}
-	// The subscription ended: by Hangup, or because ARI's stream broke.
-	a.once.Do(func() { close(a.done) })
+}
+
+// goneInGap reports whether one of the call's channels no longer exists.
+func (a *asteriskConn) goneInGap(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
+	defer cancel()
+	for _, id := range []string{a.agentID, a.emID} {
+		if _, err := a.line.client.Channel(ctx, id); errors.Is(err, ari.ErrNotFound) {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *asteriskConn) Done() <-chan struct{} { return a.done }

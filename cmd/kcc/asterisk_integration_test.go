@@ -6,9 +6,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,5 +208,108 @@ func TestIntegrationAsteriskAgentDeclines(t *testing.T) {
 			settle(t, k)
 			waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })
 		})
+	}
+}
+
+// tcpProxy forwards TCP connections to target; drop cuts every connection
+// it carries, as a network failure between kcc and Asterisk would.
+type tcpProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	wg     sync.WaitGroup
+}
+
+func startProxy(t *testing.T, listen, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln, target: target}
+	p.wg.Go(func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			p.wg.Go(func() { _, _ = io.Copy(out, in); out.Close() })
+			p.wg.Go(func() { _, _ = io.Copy(in, out); in.Close() })
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		p.drop()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *tcpProxy) drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// TestIntegrationAsteriskWebSocketDrop: the ARI connection breaks while a
+// caller waits in the queue and again while a caller talks to an agent on
+// Asterisk. The queued caller keeps waiting and is put through once an
+// agent is there; the conversation goes on with audio both ways; at the end
+// nothing is left in Asterisk.
+func TestIntegrationAsteriskWebSocketDrop(t *testing.T) {
+	const kccIP, agentIP, callerIP = "127.0.32.1", "127.0.32.2", "127.0.32.3"
+	proxy := startProxy(t, "127.0.32.9:8088", "127.0.0.1:8088")
+	lo, hi := agentRTP(agentIP)
+	capture := peertest.StartCapture(t, fmt.Sprintf("udp and (net 127.0.32.0/24 or portrange %d-%d)", lo, hi))
+	k := startKCC(t, kccIP, func(c *config.Config) {
+		asteriskAgentConfig("kcc-it-drop")(c)
+		c.Asterisk.URL = "http://127.0.32.9:8088"
+	})
+	done := make(chan peertest.SIPpResult, 1)
+	go func() { done <- callChoosing(t, k, callerIP, 25*time.Second, '1', '1') }()
+	waitFor(t, 20*time.Second, "the caller queued", func() bool { return len(k.router.Waiting("paspoort")) == 1 })
+
+	proxy.drop() // while queued, with no agent on Asterisk yet
+	agent := peertest.StartBaresip(t, peertest.BaresipConfig{IP: agentIP, SIPPort: 5081, CtrlPort: 4444,
+		RTPPorts: fmt.Sprintf("%d-%d", lo, hi),
+		Account:  "<sip:1001@127.0.0.1:5080>;auth_pass=kcc-test-1001;answermode=auto;audio_codecs=PCMA,PCMU;regint=60"})
+	if _, err := agent.WaitEvent("CALL_ESTABLISHED", 20*time.Second); err != nil {
+		t.Fatalf("the queued caller was not put through after the reconnect: %v", err)
+	}
+	time.Sleep(time.Second)
+	dropAt := time.Now()
+	proxy.drop() // while talking
+	time.Sleep(3 * time.Second)
+	if len(k.router.Waiting("paspoort")) != 0 || k.svc.Active() != 1 {
+		t.Fatalf("the conversation did not survive the drop: %d waiting, %d active", len(k.router.Waiting("paspoort")), k.svc.Active())
+	}
+	if res := <-done; res.ExitCode != 0 {
+		t.Fatalf("SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if _, err := agent.WaitEvent("CALL_CLOSED", 10*time.Second); err != nil {
+		t.Errorf("agent's call did not end: %v", err)
+	}
+	settle(t, k)
+	waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })
+	if n := strings.Count(k.logs.String(), "events websocket connected"); n < 3 {
+		t.Errorf("the events WebSocket connected %d times, want 3 (start and after each drop)", n)
+	}
+	pkts := capture.Stop()
+	isAgent := func(a netip.AddrPort) bool { return a.Port() >= lo && a.Port() <= hi }
+	n := rtpCount(pkts, dropAt, dropAt.Add(3*time.Second), func(src, dst netip.AddrPort) bool { return isAgent(dst) })
+	if n < 135 {
+		t.Errorf("agent got %d packets in the 3 s after the drop, want ≥ 135", n)
 	}
 }
