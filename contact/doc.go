@@ -10,6 +10,11 @@
 // side hangs up. Keys from SIP INFO and new offers from re-INVITE/UPDATE
 // reach the media sessions through sip.Hooks.
 //
+// Agents come in two kinds: phones registered on kcc (rung by SIP through
+// the sip package) and agents on Asterisk (rung through ARI by
+// [AsteriskLine], whose doc says why the caller's leg stays in kcc). Both
+// hand the contact an answered agentConn and a media session to bridge.
+//
 // [Service] is the sip.Handler for incoming calls and the routing.Line the
 // router rings agents through. Each contact runs in its INVITE's goroutine;
 // the goroutines it starts (ringing an agent, playing a prompt while digits
@@ -17,6 +22,6 @@
 // waited for before it returns. [Service.HangUpAll] ends every contact at
 // the end of a drain.
 //
-// It sits above sip, media, prompts, ivr and routing and below cmd/kcc,
+// It sits above sip, ari, media, prompts, ivr and routing and below cmd/kcc,
 // which is the only package that imports it.
 package contact
