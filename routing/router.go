@@ -60,6 +60,10 @@ type Contact struct {
 	Language call.Language
 	// Topic is shown to the agent; empty means the queue's Topic.
 	Topic string
+	// Since is when the caller first queued; zero means now. A caller put
+	// back after its connection to an agent failed passes its first time,
+	// so it keeps its place ahead of everyone who came after it.
+	Since time.Time
 }
 
 // Router matches waiting contacts to available agents. All methods are safe
@@ -322,11 +326,26 @@ func (r *Router) enqueue(c Contact) error {
 		c.Topic = q.Topic
 	}
 	now := r.clock.Now()
-	ct := &contact{Contact: c, queue: q, enqueuedAt: now}
+	at := now
+	if !c.Since.IsZero() && c.Since.Before(now) {
+		at = c.Since
+	}
+	ct := &contact{Contact: c, queue: q, enqueuedAt: at}
 	r.contacts[c.ID] = ct
-	r.waiting = append(r.waiting, ct)
+	// Keep the list ordered by first queue time; a newcomer goes last.
+	i := len(r.waiting)
+	for i > 0 && r.waiting[i-1].enqueuedAt.After(at) {
+		i--
+	}
+	r.waiting = slices.Insert(r.waiting, i, ct)
 	q.count++
-	r.emit(Event{Kind: ContactQueued, At: now, Contact: c.ID, Queue: q.Name, Position: q.count})
+	position := 1
+	for _, w := range r.waiting[:i] {
+		if w.queue == q {
+			position++
+		}
+	}
+	r.emit(Event{Kind: ContactQueued, At: now, Contact: c.ID, Queue: q.Name, Position: position})
 	r.match()
 	return nil
 }
