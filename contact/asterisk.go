@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -146,9 +147,10 @@ type asteriskConn struct {
 
 	emUp, agentUp, bridgeUp bool // what teardown must remove
 
-	watch sync.WaitGroup
-	done  chan struct{}
-	once  sync.Once
+	watch  sync.WaitGroup
+	done   chan struct{}
+	once   sync.Once
+	failed atomic.Bool // ended by Asterisk or ARI failing, not by the agent
 }
 
 // errAgentGone is a ringing agent's channel that ended without answering.
@@ -208,20 +210,34 @@ func (a *asteriskConn) watchEnd(ctx context.Context) {
 			}
 			switch e := ev.(type) {
 			case ari.ChannelDestroyed:
-				if e.Channel.ID == a.agentID || e.Channel.ID == a.emID {
-					end()
-				}
+				a.ended(e.Channel.ID, end)
 			case ari.StasisEnd:
-				if e.Channel.ID == a.agentID || e.Channel.ID == a.emID {
-					end()
-				}
+				a.ended(e.Channel.ID, end)
 			}
 		case <-changed:
 			if connected, _ := a.line.client.ConnState(); connected && !wasConnected && a.goneInGap(ctx) {
-				a.line.log.Warn().Str("agent_channel", a.agentID).Msg("agent's channel ended while ARI was disconnected")
+				a.line.log.Warn().Str("agent_channel", a.agentID).Msg("the call's channels ended while ARI was disconnected")
+				a.failed.Store(true)
 				end()
 			}
 		}
+	}
+}
+
+// ended handles the end of channel id: the agent's channel ending is the
+// agent hanging up; our externalMedia channel ending first means Asterisk
+// dropped the call.
+func (a *asteriskConn) ended(id string, end func()) {
+	switch id {
+	case a.agentID:
+		end()
+	case a.emID:
+		select {
+		case <-a.done:
+		default:
+			a.failed.Store(true)
+		}
+		end()
 	}
 }
 
@@ -238,6 +254,8 @@ func (a *asteriskConn) goneInGap(ctx context.Context) bool {
 }
 
 func (a *asteriskConn) Done() <-chan struct{} { return a.done }
+
+func (a *asteriskConn) Failed() bool { return a.failed.Load() }
 
 // Hangup ends the agent's side and removes everything kcc made in Asterisk.
 func (a *asteriskConn) Hangup(ctx context.Context) error {

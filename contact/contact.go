@@ -110,30 +110,38 @@ func (c *contact) Enqueue(ctx context.Context, q ivr.QueueRequest) error {
 	}
 	c.mu.Lock()
 	c.queue, c.topic, c.enqueued = q, topic, time.Now()
+	first := c.enqueued
 	c.mu.Unlock()
-	if err := c.svc.router.Enqueue(routing.Contact{ID: c.id, Queue: q.Queue, Language: q.Language, Topic: topic}); err != nil {
-		return fmt.Errorf("enqueue %s: %w", q.Queue, err)
-	}
-	c.log.Info().Str("queue", q.Queue).Str("language", string(q.Language)).Msg("queued")
+	for {
+		// Since keeps the first queue time: a caller put back after its
+		// agent's side failed keeps its place.
+		if err := c.svc.router.Enqueue(routing.Contact{ID: c.id, Queue: q.Queue, Language: q.Language,
+			Topic: topic, Since: first}); err != nil {
+			return fmt.Errorf("enqueue %s: %w", q.Queue, err)
+		}
+		c.log.Info().Str("queue", q.Queue).Str("language", string(q.Language)).Msg("queued")
 
-	holdCtx, stopHold := context.WithCancel(ctx)
-	held := make(chan struct{})
-	go func() {
-		defer close(held)
-		c.hold(holdCtx, q.Language)
-	}()
-	select {
-	case <-ctx.Done():
-		stopHold()
-		<-held
-		c.svc.router.Abandon(c.id)
-		c.log.Info().Str("queue", q.Queue).Dur("waited", time.Since(c.enqueued)).Msg("caller left the queue")
-		return ctx.Err()
-	case leg := <-c.connected:
-		stopHold()
-		<-held
-		c.talk(ctx, leg)
-		return nil
+		holdCtx, stopHold := context.WithCancel(ctx)
+		held := make(chan struct{})
+		go func() {
+			defer close(held)
+			c.hold(holdCtx, q.Language)
+		}()
+		select {
+		case <-ctx.Done():
+			stopHold()
+			<-held
+			c.svc.router.Abandon(c.id)
+			c.log.Info().Str("queue", q.Queue).Dur("waited", time.Since(first)).Msg("caller left the queue")
+			return ctx.Err()
+		case leg := <-c.connected:
+			stopHold()
+			<-held
+			if !c.talk(ctx, leg) {
+				return nil
+			}
+			c.log.Warn().Str("agent", leg.offer.Agent).Msg("the agent's side failed: queued again in place")
+		}
 	}
 }
 
@@ -153,7 +161,9 @@ func (c *contact) hold(ctx context.Context, lang call.Language) {
 // talk bridges caller and agent until either hangs up, then ends the other
 // side and tells the router the conversation is over. While the agent holds
 // the call (re-INVITE with sendonly or inactive), the caller hears hold music.
-func (c *contact) talk(ctx context.Context, leg *agentLeg) {
+// It reports whether the agent's side failed (rather than hung up) while the
+// caller is still there: the caller is then to be queued again.
+func (c *contact) talk(ctx context.Context, leg *agentLeg) (requeue bool) {
 	start := time.Now()
 	c.log.Info().Str("agent", leg.offer.Agent).Msg("agent connected")
 	tctx, stop := context.WithCancel(ctx)
@@ -209,6 +219,7 @@ func (c *contact) talk(ctx context.Context, leg *agentLeg) {
 		Uint64("agent_rtp_in", at.PacketsReceived).Uint64("agent_rtp_out", at.PacketsSent).
 		Int64("agent_rtp_lost", at.PacketsLost).
 		Msg("conversation ended")
+	return ctx.Err() == nil && leg.conn.Failed()
 }
 
 // agentOffer applies a re-INVITE/UPDATE offer of the agent and tells talk
@@ -283,6 +294,9 @@ type agentConn interface {
 	Done() <-chan struct{}
 	// Hangup ends the agent's side; it is safe after Done.
 	Hangup(ctx context.Context) error
+	// Failed reports, after Done, whether the side ended by a failure
+	// (its server went away) rather than by the agent hanging up.
+	Failed() bool
 }
 
 // dial rings the agent of offer o and hands an answered leg to the
@@ -367,6 +381,9 @@ type phoneConn struct{ out *sip.Outbound }
 
 func (p phoneConn) Done() <-chan struct{}            { return p.out.Context().Done() }
 func (p phoneConn) Hangup(ctx context.Context) error { return p.out.Hangup(ctx) }
+
+// Failed is false: a phone's end is a BYE, whatever the agent meant by it.
+func (p phoneConn) Failed() bool { return false }
 
 func (c *contact) drop(leg *agentLeg) {
 	if err := leg.conn.Hangup(context.WithoutCancel(c.ctx)); err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -312,4 +313,48 @@ func TestIntegrationAsteriskWebSocketDrop(t *testing.T) {
 	if n < 135 {
 		t.Errorf("agent got %d packets in the 3 s after the drop, want ≥ 135", n)
 	}
+}
+
+// crashAsterisk kills the test Asterisk at once (no BYEs, no events: a
+// crash), then starts it again with scripts/asterisk.sh.
+func crashAsterisk(t *testing.T) {
+	t.Helper()
+	if out, err := exec.Command("pkill", "-9", "-x", "asterisk").CombinedOutput(); err != nil {
+		t.Fatalf("kill asterisk: %v %s", err, out)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if out, err := exec.Command("../../scripts/asterisk.sh", "start").CombinedOutput(); err != nil {
+		t.Fatalf("restart asterisk: %v\n%s", err, out)
+	}
+}
+
+// TestIntegrationAsteriskCrash: Asterisk dies while a caller talks to an
+// agent on it. The caller stays on the line (its leg is kcc's), is queued
+// again in its old place, and is put through again once the agent is back.
+func TestIntegrationAsteriskCrash(t *testing.T) {
+	const kccIP, agentIP, callerIP = "127.0.33.1", "127.0.33.2", "127.0.33.3"
+	lo, hi := agentRTP(agentIP)
+	k := startKCC(t, kccIP, asteriskAgentConfig("kcc-it-crash"))
+	agent := peertest.StartBaresip(t, peertest.BaresipConfig{IP: agentIP, SIPPort: 5081, CtrlPort: 4444,
+		RTPPorts: fmt.Sprintf("%d-%d", lo, hi),
+		Account:  "<sip:1001@127.0.0.1:5080>;auth_pass=kcc-test-1001;answermode=auto;audio_codecs=PCMA,PCMU;regint=60"})
+	waitFor(t, 20*time.Second, "agent 1001 online", func() bool { return k.agentState("1001") == routing.Available })
+	done := make(chan peertest.SIPpResult, 1)
+	go func() { done <- callChoosing(t, k, callerIP, 25*time.Second, '1', '1') }()
+	if _, err := agent.WaitEvent("CALL_ESTABLISHED", 30*time.Second); err != nil {
+		t.Fatalf("agent got no call: %v", err)
+	}
+	time.Sleep(time.Second)
+	crashAsterisk(t)
+	waitFor(t, 15*time.Second, "the caller queued again", func() bool {
+		return strings.Contains(k.logs.String(), "queued again in place")
+	})
+	if _, err := agent.WaitEvent("CALL_ESTABLISHED", 30*time.Second); err != nil {
+		t.Fatalf("the caller was not put through again: %v", err)
+	}
+	if res := <-done; res.ExitCode != 0 {
+		t.Fatalf("the caller was cut off (SIPp exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	settle(t, k)
+	waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })
 }
