@@ -328,24 +328,30 @@ func crashAsterisk(t *testing.T) {
 	}
 }
 
-// TestIntegrationAsteriskCrash: Asterisk dies while a caller talks to an
-// agent on it. The caller stays on the line (its leg is kcc's), is queued
-// again in its old place, and is put through again once the agent is back.
+// TestIntegrationAsteriskCrash: Asterisk dies while a caller waits in the
+// queue, and again while the caller talks to an agent on it. The caller
+// stays on the line both times (its leg is kcc's); after the second crash it
+// is queued again in its old place and put through again once the agent's
+// phone is back.
 func TestIntegrationAsteriskCrash(t *testing.T) {
 	const kccIP, agentIP, callerIP = "127.0.33.1", "127.0.33.2", "127.0.33.3"
 	lo, hi := agentRTP(agentIP)
 	k := startKCC(t, kccIP, asteriskAgentConfig("kcc-it-crash"))
+	done := make(chan peertest.SIPpResult, 1)
+	go func() { done <- callChoosing(t, k, callerIP, 35*time.Second, '1', '1') }()
+	waitFor(t, 20*time.Second, "the caller queued", func() bool { return len(k.router.Waiting("paspoort")) == 1 })
+	crashAsterisk(t) // while queued: nothing of the caller is in Asterisk
+	if len(k.router.Waiting("paspoort")) != 1 {
+		t.Fatal("the queued caller was lost in the crash")
+	}
 	agent := peertest.StartBaresip(t, peertest.BaresipConfig{IP: agentIP, SIPPort: 5081, CtrlPort: 4444,
 		RTPPorts: fmt.Sprintf("%d-%d", lo, hi),
 		Account:  "<sip:1001@127.0.0.1:5080>;auth_pass=kcc-test-1001;answermode=auto;audio_codecs=PCMA,PCMU;regint=60"})
-	waitFor(t, 20*time.Second, "agent 1001 online", func() bool { return k.agentState("1001") == routing.Available })
-	done := make(chan peertest.SIPpResult, 1)
-	go func() { done <- callChoosing(t, k, callerIP, 25*time.Second, '1', '1') }()
 	if _, err := agent.WaitEvent("CALL_ESTABLISHED", 30*time.Second); err != nil {
-		t.Fatalf("agent got no call: %v", err)
+		t.Fatalf("the queued caller was not put through after the crash: %v", err)
 	}
 	time.Sleep(time.Second)
-	crashAsterisk(t)
+	crashAsterisk(t) // while talking
 	waitFor(t, 15*time.Second, "the caller queued again", func() bool {
 		return strings.Contains(k.logs.String(), "queued again in place")
 	})
