@@ -364,3 +364,39 @@ func TestIntegrationAsteriskCrash(t *testing.T) {
 	settle(t, k)
 	waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })
 }
+
+// TestIntegrationAsteriskAgentUnreachable: agent 1003's phone dies without
+// unregistering. Whether Asterisk's qualify has noticed it yet (kcc then
+// logs the agent out) or not (its INVITE goes unanswered until the
+// originate timeout), the caller ends up with the next agent, 1001.
+func TestIntegrationAsteriskAgentUnreachable(t *testing.T) {
+	const subnet = "127.0.34"
+	k := startKCC(t, subnet+".1", func(c *config.Config) {
+		asteriskAgentConfig("kcc-it-unreachable")(c)
+		c.Agents = append(c.Agents, config.Agent{ID: "1003", Name: "Third agent", Endpoint: "PJSIP/1003",
+			Skills: []string{"paspoort"}})
+		c.Routing.RingTimeout = 4 * time.Second
+	})
+	lo3, hi3 := agentRTP(subnet + ".2")
+	dead := peertest.StartBaresip(t, peertest.BaresipConfig{IP: subnet + ".2", SIPPort: 5081, CtrlPort: 4444,
+		RTPPorts: fmt.Sprintf("%d-%d", lo3, hi3),
+		Account:  "<sip:1003@127.0.0.1:5080>;auth_pass=kcc-test-1003;answermode=auto;audio_codecs=PCMA,PCMU;regint=60"})
+	waitFor(t, 20*time.Second, "agent 1003 online", func() bool { return k.agentState("1003") == routing.Available })
+	lo1, hi1 := agentRTP(subnet + ".4")
+	live := peertest.StartBaresip(t, peertest.BaresipConfig{IP: subnet + ".4", SIPPort: 5081, CtrlPort: 4444,
+		RTPPorts: fmt.Sprintf("%d-%d", lo1, hi1),
+		Account:  "<sip:1001@127.0.0.1:5080>;auth_pass=kcc-test-1001;answermode=auto;audio_codecs=PCMA,PCMU;regint=60"})
+	waitFor(t, 20*time.Second, "agent 1001 online", func() bool { return k.agentState("1001") == routing.Available })
+	dead.Kill()
+
+	done := make(chan peertest.SIPpResult, 1)
+	go func() { done <- callChoosing(t, k, subnet+".3", 5*time.Second, '1', '1') }()
+	if _, err := live.WaitEvent("CALL_ESTABLISHED", 40*time.Second); err != nil {
+		t.Fatalf("the caller did not reach agent 1001: %v", err)
+	}
+	if res := <-done; res.ExitCode != 0 {
+		t.Fatalf("SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	settle(t, k)
+	waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })
+}
