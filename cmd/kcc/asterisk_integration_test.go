@@ -40,6 +40,17 @@ func asteriskAgentConfig(app string) func(*config.Config) {
 	}
 }
 
+// asteriskPhone starts a baresip that registers on Asterisk as agent id
+// from ip; answer is "auto" or "manual".
+func asteriskPhone(t *testing.T, id, ip, answer string) *peertest.Baresip {
+	t.Helper()
+	lo, hi := agentRTP(ip)
+	return peertest.StartBaresip(t, peertest.BaresipConfig{IP: ip, SIPPort: 5081, CtrlPort: 4444,
+		RTPPorts: fmt.Sprintf("%d-%d", lo, hi),
+		Account: fmt.Sprintf("<sip:%s@127.0.0.1:5080>;auth_pass=kcc-test-%s;answermode=%s;audio_codecs=PCMA,PCMU;regint=60",
+			id, id, answer)})
+}
+
 // asteriskLeftovers lists the channels and bridges kcc made in Asterisk
 // that still exist.
 func asteriskLeftovers(t *testing.T) []string {
@@ -81,9 +92,7 @@ func TestIntegrationAsteriskAgent(t *testing.T) {
 	lo, hi := agentRTP(agentIP)
 	capture := peertest.StartCapture(t, fmt.Sprintf("udp and (net 127.0.29.0/24 or portrange %d-%d)", lo, hi))
 	k := startKCC(t, kccIP, asteriskAgentConfig("kcc-it-agent"))
-	agent := peertest.StartBaresip(t, peertest.BaresipConfig{IP: agentIP, SIPPort: 5081, CtrlPort: 4444,
-		RTPPorts: fmt.Sprintf("%d-%d", lo, hi),
-		Account:  "<sip:1001@127.0.0.1:5080>;auth_pass=kcc-test-1001;answermode=auto;audio_codecs=PCMA,PCMU;regint=60"})
+	agent := asteriskPhone(t, "1001", agentIP, "auto")
 	waitFor(t, 20*time.Second, "agent 1001 online on Asterisk", func() bool { return k.agentState("1001") == routing.Available })
 
 	done := make(chan peertest.SIPpResult, 1)
@@ -176,15 +185,9 @@ func TestIntegrationAsteriskAgentDeclines(t *testing.T) {
 					Skills: []string{"paspoort"}})
 				c.Routing.RingTimeout = 4 * time.Second
 			})
-			lo2, hi2 := agentRTP(tc.net + ".2")
-			slow := peertest.StartBaresip(t, peertest.BaresipConfig{IP: tc.net + ".2", SIPPort: 5081, CtrlPort: 4444,
-				RTPPorts: fmt.Sprintf("%d-%d", lo2, hi2),
-				Account:  "<sip:1002@127.0.0.1:5080>;auth_pass=kcc-test-1002;answermode=manual;audio_codecs=PCMA,PCMU;regint=60"})
+			slow := asteriskPhone(t, "1002", tc.net+".2", "manual")
 			waitFor(t, 20*time.Second, "agent 1002 online", func() bool { return k.agentState("1002") == routing.Available })
-			lo1, hi1 := agentRTP(tc.net + ".4")
-			fast := peertest.StartBaresip(t, peertest.BaresipConfig{IP: tc.net + ".4", SIPPort: 5081, CtrlPort: 4444,
-				RTPPorts: fmt.Sprintf("%d-%d", lo1, hi1),
-				Account:  "<sip:1001@127.0.0.1:5080>;auth_pass=kcc-test-1001;answermode=auto;audio_codecs=PCMA,PCMU;regint=60"})
+			fast := asteriskPhone(t, "1001", tc.net+".4", "auto")
 			waitFor(t, 20*time.Second, "agent 1001 online", func() bool { return k.agentState("1001") == routing.Available })
 
 			done := make(chan peertest.SIPpResult, 1)
@@ -283,9 +286,7 @@ func TestIntegrationAsteriskWebSocketDrop(t *testing.T) {
 	waitFor(t, 20*time.Second, "the caller queued", func() bool { return len(k.router.Waiting("paspoort")) == 1 })
 
 	proxy.drop() // while queued, with no agent on Asterisk yet
-	agent := peertest.StartBaresip(t, peertest.BaresipConfig{IP: agentIP, SIPPort: 5081, CtrlPort: 4444,
-		RTPPorts: fmt.Sprintf("%d-%d", lo, hi),
-		Account:  "<sip:1001@127.0.0.1:5080>;auth_pass=kcc-test-1001;answermode=auto;audio_codecs=PCMA,PCMU;regint=60"})
+	agent := asteriskPhone(t, "1001", agentIP, "auto")
 	if _, err := agent.WaitEvent("CALL_ESTABLISHED", 20*time.Second); err != nil {
 		t.Fatalf("the queued caller was not put through after the reconnect: %v", err)
 	}
@@ -335,7 +336,6 @@ func crashAsterisk(t *testing.T) {
 // phone is back.
 func TestIntegrationAsteriskCrash(t *testing.T) {
 	const kccIP, agentIP, callerIP = "127.0.33.1", "127.0.33.2", "127.0.33.3"
-	lo, hi := agentRTP(agentIP)
 	k := startKCC(t, kccIP, asteriskAgentConfig("kcc-it-crash"))
 	done := make(chan peertest.SIPpResult, 1)
 	go func() { done <- callChoosing(t, k, callerIP, 35*time.Second, '1', '1') }()
@@ -344,9 +344,7 @@ func TestIntegrationAsteriskCrash(t *testing.T) {
 	if len(k.router.Waiting("paspoort")) != 1 {
 		t.Fatal("the queued caller was lost in the crash")
 	}
-	agent := peertest.StartBaresip(t, peertest.BaresipConfig{IP: agentIP, SIPPort: 5081, CtrlPort: 4444,
-		RTPPorts: fmt.Sprintf("%d-%d", lo, hi),
-		Account:  "<sip:1001@127.0.0.1:5080>;auth_pass=kcc-test-1001;answermode=auto;audio_codecs=PCMA,PCMU;regint=60"})
+	agent := asteriskPhone(t, "1001", agentIP, "auto")
 	if _, err := agent.WaitEvent("CALL_ESTABLISHED", 30*time.Second); err != nil {
 		t.Fatalf("the queued caller was not put through after the crash: %v", err)
 	}
@@ -377,15 +375,9 @@ func TestIntegrationAsteriskAgentUnreachable(t *testing.T) {
 			Skills: []string{"paspoort"}})
 		c.Routing.RingTimeout = 4 * time.Second
 	})
-	lo3, hi3 := agentRTP(subnet + ".2")
-	dead := peertest.StartBaresip(t, peertest.BaresipConfig{IP: subnet + ".2", SIPPort: 5081, CtrlPort: 4444,
-		RTPPorts: fmt.Sprintf("%d-%d", lo3, hi3),
-		Account:  "<sip:1003@127.0.0.1:5080>;auth_pass=kcc-test-1003;answermode=auto;audio_codecs=PCMA,PCMU;regint=60"})
+	dead := asteriskPhone(t, "1003", subnet+".2", "auto")
 	waitFor(t, 20*time.Second, "agent 1003 online", func() bool { return k.agentState("1003") == routing.Available })
-	lo1, hi1 := agentRTP(subnet + ".4")
-	live := peertest.StartBaresip(t, peertest.BaresipConfig{IP: subnet + ".4", SIPPort: 5081, CtrlPort: 4444,
-		RTPPorts: fmt.Sprintf("%d-%d", lo1, hi1),
-		Account:  "<sip:1001@127.0.0.1:5080>;auth_pass=kcc-test-1001;answermode=auto;audio_codecs=PCMA,PCMU;regint=60"})
+	live := asteriskPhone(t, "1001", subnet+".4", "auto")
 	waitFor(t, 20*time.Second, "agent 1001 online", func() bool { return k.agentState("1001") == routing.Available })
 	dead.Kill()
 
