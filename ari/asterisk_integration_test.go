@@ -176,3 +176,44 @@ func TestIntegrationRealAsterisk(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationRealAsteriskPresenceSources subscribes the app to an
+// endpoint and to device states, and sees a DeviceStateChanged for a
+// Stasis: device kcc sets itself (PJSIP device changes need a phone; the
+// contact tests cover those).
+func TestIntegrationRealAsteriskPresenceSources(t *testing.T) {
+	c := realClient(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	device := "Stasis:" + randomID("kcc-agent-")
+	sub := c.Subscribe(Filter{Types: []string{"DeviceStateChanged"}, Devices: []string{device}})
+	defer sub.Close()
+	app, err := c.SubscribeApp(ctx, SourceEndpoint+"PJSIP/1001", SourceDeviceState+"PJSIP/1001", SourceDeviceState+device)
+	if err != nil {
+		t.Fatalf("SubscribeApp: %v", err)
+	}
+	if !slices.Contains(app.EndpointIDs, "PJSIP/1001") || !slices.Contains(app.DeviceNames, "PJSIP/1001") || !slices.Contains(app.DeviceNames, device) {
+		t.Errorf("after SubscribeApp: endpoints %v devices %v; want PJSIP/1001 in both and %s", app.EndpointIDs, app.DeviceNames, device)
+	}
+	if ds, err := c.DeviceState(ctx, "PJSIP/1001"); err != nil || ds.Name != "PJSIP/1001" || ds.State == "" {
+		t.Errorf("DeviceState(PJSIP/1001) = %+v, %v", ds, err)
+	}
+	if err := c.SetDeviceState(ctx, device, "INUSE"); err != nil {
+		t.Fatalf("SetDeviceState: %v", err)
+	}
+	ev := next(t, sub, "DeviceStateChanged").(DeviceStateChanged)
+	if ev.DeviceState.Name != device || ev.DeviceState.State != "INUSE" {
+		t.Errorf("DeviceStateChanged %+v, want %s INUSE", ev.DeviceState, device)
+	}
+	if err := c.DeleteDeviceState(ctx, device); err != nil {
+		t.Errorf("DeleteDeviceState: %v", err)
+	}
+	app, err = c.UnsubscribeApp(ctx, SourceEndpoint+"PJSIP/1001", SourceDeviceState+"PJSIP/1001", SourceDeviceState+device)
+	if err != nil {
+		t.Fatalf("UnsubscribeApp: %v", err)
+	}
+	if slices.Contains(app.EndpointIDs, "PJSIP/1001") || slices.Contains(app.DeviceNames, device) {
+		t.Errorf("after UnsubscribeApp: endpoints %v devices %v", app.EndpointIDs, app.DeviceNames)
+	}
+}

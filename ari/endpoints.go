@@ -3,8 +3,11 @@ package ari
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 )
 
 // Playback returns the current state of a playback.
@@ -86,3 +89,68 @@ func (c *Client) Application(ctx context.Context) (Application, error) {
 	err := c.do(ctx, http.MethodGet, "/applications/"+url.PathEscape(c.cfg.App), nil, nil, &a)
 	return a, err
 }
+
+// Event sources an app can subscribe to beyond its own channels: kcc needs
+// them for presence, since Asterisk sends endpoint and device changes only
+// to an app that asked for them (ari.md §7).
+const (
+	SourceEndpoint    = "endpoint:"    // + "PJSIP/1001", or "PJSIP" for all of a technology
+	SourceDeviceState = "deviceState:" // + "PJSIP/1001" or "Stasis:agent-1001"
+	SourceChannel     = "channel:"     // + channel id
+	SourceBridge      = "bridge:"      // + bridge id
+)
+
+// SubscribeApp subscribes the client's app to event sources, such as
+// SourceEndpoint+"PJSIP/1001", and returns what the app is subscribed to
+// afterwards. It is idempotent. Whether Asterisk keeps subscriptions
+// across a WebSocket reconnect is not documented, so re-apply them on
+// every connect.
+func (c *Client) SubscribeApp(ctx context.Context, sources ...string) (Application, error) {
+	return c.appSubscription(ctx, http.MethodPost, sources)
+}
+
+// UnsubscribeApp removes event sources from the client's app.
+func (c *Client) UnsubscribeApp(ctx context.Context, sources ...string) (Application, error) {
+	return c.appSubscription(ctx, http.MethodDelete, sources)
+}
+
+func (c *Client) appSubscription(ctx context.Context, method string, sources []string) (Application, error) {
+	for _, s := range sources {
+		kind, id, ok := strings.Cut(s, ":")
+		if !ok || id == "" || !slices.Contains([]string{"endpoint", "deviceState", "channel", "bridge"}, kind) {
+			return Application{}, fmt.Errorf("ari: event source %q is not endpoint:, deviceState:, channel: or bridge: followed by a name", truncate(s, 64))
+		}
+	}
+	list, err := joinList("event source", sources)
+	if err != nil {
+		return Application{}, err
+	}
+	var a Application
+	err = c.do(ctx, method, "/applications/"+url.PathEscape(c.cfg.App)+"/subscription", url.Values{"eventSource": {list}}, nil, &a)
+	return a, err
+}
+
+// SetDeviceState sets a device state that ARI controls: the name must
+// start with "Stasis:". Dialplan hints and DEVICE_STATE() see it, so kcc
+// can show its agents' state to Asterisk. Asterisk answers 409 for any
+// other device and 500 "Unknown device" for an unknown state value.
+func (c *Client) SetDeviceState(ctx context.Context, name, state string) error {
+	if !strings.HasPrefix(name, "Stasis:") || len(name) == len("Stasis:") {
+		return fmt.Errorf("ari: device %q is not a Stasis: device", truncate(name, 64))
+	}
+	if !slices.Contains(deviceStateValues, state) {
+		return fmt.Errorf("ari: device state %q is not one of %s", truncate(state, 32), strings.Join(deviceStateValues, ", "))
+	}
+	return c.do(ctx, http.MethodPut, "/deviceStates/"+seg(name), url.Values{"deviceState": {state}}, nil, nil)
+}
+
+// DeleteDeviceState removes a Stasis: device state.
+func (c *Client) DeleteDeviceState(ctx context.Context, name string) error {
+	if !strings.HasPrefix(name, "Stasis:") || len(name) == len("Stasis:") {
+		return fmt.Errorf("ari: device %q is not a Stasis: device", truncate(name, 64))
+	}
+	return c.do(ctx, http.MethodDelete, "/deviceStates/"+seg(name), nil, nil, nil)
+}
+
+// deviceStateValues are the states Asterisk accepts in SetDeviceState.
+var deviceStateValues = []string{"NOT_INUSE", "INUSE", "BUSY", "INVALID", "UNAVAILABLE", "RINGING", "RINGINUSE", "ONHOLD"}

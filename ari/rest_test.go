@@ -243,6 +243,37 @@ func TestREST(t *testing.T) {
 			resp: `[{"name":"Stasis:agent-1001","state":"INUSE"}]`, want: []DeviceState{{Name: "Stasis:agent-1001", State: "INUSE"}},
 		},
 		{
+			name: "subscribe app to endpoint and device state",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.SubscribeApp(ctx, SourceEndpoint+"PJSIP/1001", SourceDeviceState+"PJSIP/1001")
+			},
+			method: "POST", path: "/ari/applications/kcc/subscription", query: url.Values{"eventSource": {"endpoint:PJSIP/1001,deviceState:PJSIP/1001"}},
+			status: 200, resp: `{"name":"kcc","channel_ids":[],"bridge_ids":[],"endpoint_ids":["PJSIP/1001"],"device_names":["PJSIP/1001"]}`,
+			want: Application{Name: "kcc", ChannelIDs: []string{}, BridgeIDs: []string{}, EndpointIDs: []string{"PJSIP/1001"}, DeviceNames: []string{"PJSIP/1001"}},
+		},
+		{
+			name: "unsubscribe app",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.UnsubscribeApp(ctx, SourceEndpoint+"PJSIP")
+			},
+			method: "DELETE", path: "/ari/applications/kcc/subscription", query: url.Values{"eventSource": {"endpoint:PJSIP"}},
+			status: 200, resp: `{"name":"kcc"}`, want: Application{Name: "kcc"},
+		},
+		{
+			name: "set device state",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return nil, c.SetDeviceState(ctx, "Stasis:agent-1001", "INUSE")
+			},
+			method: "PUT", path: "/ari/deviceStates/Stasis:agent-1001", query: url.Values{"deviceState": {"INUSE"}}, status: 204,
+		},
+		{
+			name: "delete device state",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return nil, c.DeleteDeviceState(ctx, "Stasis:agent-1001")
+			},
+			method: "DELETE", path: "/ari/deviceStates/Stasis:agent-1001", query: url.Values{}, status: 204,
+		},
+		{
 			name:   "asterisk info",
 			call:   func(ctx context.Context, c *Client) (any, error) { return c.AsteriskInfo(ctx) },
 			method: "GET", path: "/ari/asterisk/info", query: url.Values{}, status: 200, resp: infoJSON,
@@ -474,6 +505,31 @@ func TestRESTBadInput(t *testing.T) {
 		{"create bridge without id", func(ctx context.Context, c *Client) error {
 			_, err := c.CreateBridge(ctx, "", "x")
 			return err
+		}},
+		{"subscribe nothing", func(ctx context.Context, c *Client) error {
+			_, err := c.SubscribeApp(ctx)
+			return err
+		}},
+		{"subscribe unknown source kind", func(ctx context.Context, c *Client) error {
+			_, err := c.SubscribeApp(ctx, "peer:PJSIP/1001")
+			return err
+		}},
+		{"subscribe source without name", func(ctx context.Context, c *Client) error {
+			_, err := c.SubscribeApp(ctx, SourceEndpoint)
+			return err
+		}},
+		{"subscribe source with comma", func(ctx context.Context, c *Client) error {
+			_, err := c.UnsubscribeApp(ctx, "endpoint:PJSIP/1001,deviceState:x")
+			return err
+		}},
+		{"set a device ARI does not control", func(ctx context.Context, c *Client) error {
+			return c.SetDeviceState(ctx, "PJSIP/1001", "INUSE")
+		}},
+		{"set an unknown device state", func(ctx context.Context, c *Client) error {
+			return c.SetDeviceState(ctx, "Stasis:agent-1001", "in use")
+		}},
+		{"delete a device ARI does not control", func(ctx context.Context, c *Client) error {
+			return c.DeleteDeviceState(ctx, "Stasis:")
 		}},
 	}
 	for _, tt := range tests {

@@ -21,7 +21,8 @@ func FuzzRouter(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 1, 2, 5, 7, 15, 7, 15, 3, 0})     // timeouts, abandon
 	f.Add([]byte{2, 0, 2, 1, 0, 2, 4, 0, 1, 2, 0, 2, 7, 9}) // decline, logout while ringing
 	f.Add([]byte{0, 3, 2, 2, 5, 0, 1, 3, 6, 0, 0, 3, 7, 30})
-	f.Add([]byte{2, 4, 3, 4, 5, 4, 6, 4, 4, 4, 0, 0, 0, 0, 1, 1}) // calls for unknown contacts
+	f.Add([]byte{2, 4, 3, 4, 5, 4, 6, 4, 4, 4, 0, 0, 0, 0, 1, 1})                   // calls for unknown contacts
+	f.Add([]byte{0, 1, 8, 5, 2, 0, 8, 1, 0, 1, 8, 5, 2, 1, 5, 1, 6, 1, 7, 9, 8, 1}) // busy elsewhere
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 512 {
 			data = data[:512]
@@ -35,7 +36,7 @@ func FuzzRouter(f *testing.F) {
 			next := 0
 			contact := func(b byte) call.ID { return call.ID(fmt.Sprint("c", int(b)%(next+1))) }
 			for i := 0; i+1 < len(data); i += 2 {
-				op, arg := data[i]%8, data[i+1]
+				op, arg := data[i]%9, data[i+1]
 				agent := testAgents()[int(arg)%4].ID
 				switch op {
 				case 0:
@@ -64,6 +65,10 @@ func FuzzRouter(f *testing.F) {
 					fx.Ended(contact(arg))
 				case 7:
 					advance(time.Duration(arg%32) * time.Second)
+				case 8:
+					if err := fx.SetBusy(agent, arg&4 != 0); err != nil {
+						t.Fatalf("SetBusy: %v", err)
+					}
 				}
 				checkInvariants(t, fx.Router)
 			}

@@ -183,6 +183,9 @@ func checkInvariants(t *testing.T, r *Router) {
 		if a.state == Available {
 			avail++
 		}
+		if (a.state == Available && a.busyElsewhere) || (a.state == Busy && !a.busyElsewhere) {
+			t.Errorf("agent %s: state %v with busy elsewhere %v", a.id, a.state, a.busyElsewhere)
+		}
 		if (a.state == Ringing) != (a.offer != nil) {
 			t.Errorf("agent %s: state %v with offer %v", a.id, a.state, a.offer != nil)
 		}

@@ -104,8 +104,12 @@ func (r *Router) withdraw(o *offer) {
 }
 
 // setState moves a to state s, keeping the available count, and reports the
-// change. contact names the contact involved, if any.
+// change. An agent whose phone is busy elsewhere goes to Busy instead of
+// Available. contact names the contact involved, if any.
 func (r *Router) setState(a *agent, s AgentState, now time.Time, contact call.ID) {
+	if s == Available && a.busyElsewhere {
+		s = Busy
+	}
 	from := a.state
 	if from == s {
 		return

@@ -118,6 +118,9 @@ type agent struct {
 	// logoutPending: the phone unregistered during a call; the agent goes
 	// to LoggedOut instead of WrapUp when the call ends.
 	logoutPending bool
+	// busyElsewhere: the phone reports a call kcc did not route; the agent
+	// is Busy instead of Available until it clears (see SetBusy).
+	busyElsewhere bool
 	wrapGen       uint64 // identifies the current wrap-up timer
 	wrapStop      func() bool
 }
@@ -278,7 +281,7 @@ func (r *Router) logout(agentID string) error {
 	}
 	now := r.clock.Now()
 	switch a.state {
-	case Available:
+	case Available, Busy:
 		r.setState(a, LoggedOut, now, "")
 	case Ringing:
 		o := a.offer
@@ -291,6 +294,40 @@ func (r *Router) logout(agentID string) error {
 	case WrapUp:
 		a.stopWrapUp()
 		r.setState(a, LoggedOut, now, "")
+	}
+	return nil
+}
+
+// SetBusy records whether the agent's phone is in use by a call kcc did
+// not route, as Asterisk's device state tells for agents there. A busy
+// agent gets no offers: it is Busy where it would be Available. The flag
+// outlives kcc's own calls, which also make the device busy, so the agent
+// becomes Available only when both its kcc call (and wrap-up) and the
+// phone's are over. Clearing it keeps the agent's idle time: a call kcc
+// did not route is not work for the queues.
+func (r *Router) SetBusy(agentID string, busy bool) error {
+	r.mu.Lock()
+	err := r.setBusy(agentID, busy)
+	r.flush()
+	if err != nil {
+		return fmt.Errorf("set busy %q: %w", agentID, err)
+	}
+	return nil
+}
+
+func (r *Router) setBusy(agentID string, busy bool) error {
+	a, err := r.agent(agentID)
+	if err != nil {
+		return err
+	}
+	a.busyElsewhere = busy
+	now := r.clock.Now()
+	switch {
+	case busy && a.state == Available:
+		r.setState(a, Busy, now, "")
+	case !busy && a.state == Busy:
+		r.setState(a, Available, now, "")
+		r.match()
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 // order. Actions:
 //
 //	login A | logout A | enqueue C QUEUE | abandon C | end C
+//	busy A | free A      (SetBusy: the phone is in use by a call kcc did not route / no longer)
 //	answer C | stale C   (Answered for C's last offer: must succeed / fail with ErrStaleOffer)
 //	decline C            (Declined for C's last offer)
 //	wait DURATION        (advance the fake clock, timers fire)
@@ -54,6 +55,10 @@ func runScenario(t *testing.T, cfg Config, steps []step) {
 		case "logout":
 			if err := f.Logout(arg(0)); err != nil {
 				t.Fatalf("step %d: Logout: %v", i, err)
+			}
+		case "busy", "free":
+			if err := f.SetBusy(arg(0), op == "busy"); err != nil {
+				t.Fatalf("step %d: SetBusy: %v", i, err)
 			}
 		case "enqueue":
 			f.mustEnqueue(t, arg(1), call.ID(arg(0)))
@@ -125,6 +130,40 @@ func TestScenarios(t *testing.T) {
 			s("enqueue c1 afval"),
 			s("enqueue c2 algemeen", "ring c2 a4 #1"),
 			s("waiting afval c1"),
+		}},
+		{"an agent whose phone is busy elsewhere gets no offer until it is free", []step{
+			s("login a2"), s("busy a2"),
+			s("agents a1:logged-out a2:busy a3:logged-out a4:logged-out"),
+			s("enqueue c1 paspoort"),
+			s("waiting paspoort c1"),
+			s("free a2", "ring c1 a2 #1"),
+		}},
+		{"busy before login: the agent logs in busy", []step{
+			s("busy a2"), s("login a2"),
+			s("enqueue c1 paspoort"),
+			s("agents a1:logged-out a2:busy a3:logged-out a4:logged-out"),
+			s("free a2", "ring c1 a2 #1"),
+		}},
+		{"the phone busy with kcc's own call: wrap-up ends in busy until the phone is free", []step{
+			s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("busy a2"), // the device rings for kcc's own offer
+			s("agents a1:logged-out a2:ringing:c1 a3:logged-out a4:logged-out"),
+			s("answer c1"), s("enqueue c2 paspoort"),
+			s("end c1"), s("wait 10s"),
+			s("agents a1:logged-out a2:busy a3:logged-out a4:logged-out"),
+			s("free a2", "ring c2 a2 #1"),
+		}},
+		{"a busy agent keeps its idle time", []step{
+			s("login a2"), s("wait 1s"), s("login a1"),
+			s("busy a2"), s("wait 1m"), s("free a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+		}},
+		{"a busy agent logs out", []step{
+			s("login a2"), s("busy a2"), s("logout a2"),
+			s("agents a1:logged-out a2:logged-out a3:logged-out a4:logged-out"),
+			s("free a2"), // stays logged out
+			s("agents a1:logged-out a2:logged-out a3:logged-out a4:logged-out"),
 		}},
 		{"FIFO within a queue", []step{
 			s("enqueue c1 paspoort"), s("enqueue c2 paspoort"), s("enqueue c3 paspoort"),

@@ -18,6 +18,9 @@ const (
 	Ringing                     // an offer is ringing the agent's phone
 	OnCall                      // talking to a contact
 	WrapUp                      // after-call work; available when it ends
+	// Busy: logged in and otherwise available, but its phone is on a call
+	// kcc did not route (e.g. a colleague dialled it directly on Asterisk).
+	Busy
 )
 
 var agentStateNames = [...]string{
@@ -26,6 +29,7 @@ var agentStateNames = [...]string{
 	Ringing:   "ringing",
 	OnCall:    "on-call",
 	WrapUp:    "wrap-up",
+	Busy:      "busy",
 }
 
 // String returns the state's lower-case name, e.g. "on-call".
