@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -285,58 +284,4 @@ func (a *asteriskConn) teardown(ctx context.Context, reason ari.HangupReason) {
 		ignore("bridge", c.DestroyBridge(ctx, a.bridgeID))
 	}
 	a.sub.Close()
-}
-
-// Presence learns when agents can take calls (the router's Login/Logout).
-type Presence interface {
-	Registered(agent string)
-	Unregistered(agent string)
-}
-
-// presencePoll is how often endpoint states are re-read while connected:
-// Asterisk only reports endpoint changes to an app subscribed to them.
-const presencePoll = 5 * time.Second
-
-// RunPresence keeps the Asterisk agents of endpoints (agent -> endpoint)
-// logged in exactly while ARI is connected and their endpoint is online
-// (Asterisk's qualify), until ctx is done. While the events WebSocket is
-// down no agent on Asterisk gets an offer.
-func (l *AsteriskLine) RunPresence(ctx context.Context, endpoints map[string]string, p Presence) {
-	online := make(map[string]bool)
-	set := func(agent string, on bool) {
-		if online[agent] == on {
-			return
-		}
-		online[agent] = on
-		if on {
-			p.Registered(agent)
-		} else {
-			p.Unregistered(agent)
-		}
-	}
-	t := time.NewTicker(presencePoll)
-	defer t.Stop()
-	for {
-		connected, changed := l.client.ConnState()
-		if connected {
-			for agent, ep := range endpoints {
-				tech, res, _ := strings.Cut(ep, "/")
-				e, err := l.client.Endpoint(ctx, tech, res)
-				if err != nil && ctx.Err() == nil {
-					l.log.Warn().Err(err).Str("endpoint", ep).Msg("endpoint state")
-				}
-				set(agent, err == nil && e.State == "online")
-			}
-		} else {
-			for agent := range endpoints {
-				set(agent, false)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		case <-t.C:
-		}
-	}
 }

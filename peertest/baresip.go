@@ -31,6 +31,8 @@ type Baresip struct {
 	c   net.Conn
 	r   *bufio.Reader
 	n   int
+	// backlog holds events Cmd read while waiting for its response.
+	backlog []Msg
 }
 
 // Msg is one ctrl_tcp message: a command response or an event.
@@ -157,6 +159,11 @@ func (b *Baresip) Cmd(cmd, params string) (Msg, error) {
 		if err != nil || (m.Response && m.Token == tok) {
 			return m, err
 		}
+		if m.Event {
+			// WaitEvent sees it later: an event can come before the
+			// response (a call arriving right after a hang-up).
+			b.backlog = append(b.backlog, m)
+		}
 	}
 }
 
@@ -167,6 +174,13 @@ func (b *Baresip) Kill() {
 
 // WaitEvent waits up to d for an event of type typ and returns it.
 func (b *Baresip) WaitEvent(typ string, d time.Duration) (Msg, error) {
+	for i, m := range b.backlog {
+		if m.Type == typ {
+			b.backlog = b.backlog[i+1:]
+			return m, nil
+		}
+	}
+	b.backlog = nil
 	deadline := time.Now().Add(d)
 	for {
 		m, err := b.read(deadline)

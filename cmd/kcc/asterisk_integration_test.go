@@ -51,6 +51,22 @@ func asteriskPhone(t *testing.T, id, ip, answer string) *peertest.Baresip {
 			id, id, answer)})
 }
 
+// asteriskEndpointState returns the state of PJSIP endpoint id in Asterisk.
+func asteriskEndpointState(t *testing.T, id string) string {
+	t.Helper()
+	c, err := ari.New(ari.Config{URL: asteriskARI, Username: "kcc", Password: "kcc-test", App: "kcc-inspect"}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	e, err := c.Endpoint(ctx, "PJSIP", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.State
+}
+
 // asteriskLeftovers lists the channels and bridges kcc made in Asterisk
 // that still exist.
 func asteriskLeftovers(t *testing.T) []string {
@@ -388,6 +404,64 @@ func TestIntegrationAsteriskAgentUnreachable(t *testing.T) {
 	}
 	if res := <-done; res.ExitCode != 0 {
 		t.Fatalf("SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	settle(t, k)
+	waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })
+}
+
+// TestIntegrationAsteriskAgentBusyElsewhere: agent 1002's phone is on a
+// call kcc did not route (it dialled 1003 directly on Asterisk). Asterisk's
+// device state makes the agent Busy within moments (an event, no polling),
+// a waiting caller is not offered to it, and once the phone hangs up the
+// caller is put through to it.
+func TestIntegrationAsteriskAgentBusyElsewhere(t *testing.T) {
+	const subnet = "127.0.35"
+	k := startKCC(t, subnet+".1", func(c *config.Config) {
+		asteriskAgentConfig("kcc-it-busy")(c)
+		c.Agents = []config.Agent{{ID: "1002", Name: "Second agent", Endpoint: "PJSIP/1002", Skills: []string{"paspoort"}}}
+	})
+	agent := asteriskPhone(t, "1002", subnet+".2", "auto")
+	waitFor(t, 20*time.Second, "agent 1002 online", func() bool { return k.agentState("1002") == routing.Available })
+	asteriskPhone(t, "1003", subnet+".4", "auto")
+	waitFor(t, 10*time.Second, "1003 registered on Asterisk", func() bool { return asteriskEndpointState(t, "1003") == "online" })
+	if _, err := agent.Cmd("dial", "sip:1003@127.0.0.1:5080"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := agent.WaitEvent("CALL_ESTABLISHED", 10*time.Second); err != nil {
+		t.Fatalf("1002's own call to 1003 did not connect: %v", err)
+	}
+	established := time.Now()
+	waitFor(t, 2*time.Second, "agent 1002 busy on its own call", func() bool { return k.agentState("1002") == routing.Busy })
+	t.Logf("agent busy %v after its own call connected", time.Since(established).Round(time.Millisecond))
+
+	done := make(chan peertest.SIPpResult, 1)
+	go func() { done <- callChoosing(t, k, subnet+".3", 12*time.Second, '1', '1') }()
+	waitFor(t, 20*time.Second, "the caller queued for paspoort", func() bool { return len(k.router.Waiting("paspoort")) == 1 })
+	// baresip answers a second call by itself (answermode=auto), so an
+	// offer would show as a call established.
+	if m, err := agent.WaitEvent("CALL_ESTABLISHED", 2*time.Second); err == nil {
+		t.Fatalf("kcc offered the caller to a busy agent: %+v", m)
+	}
+	if st := k.agentState("1002"); st != routing.Busy {
+		t.Errorf("agent 1002 %v while on its own call, want busy", st)
+	}
+	freed := time.Now()
+	if _, err := agent.Cmd("hangup", ""); err != nil {
+		t.Fatal(err)
+	}
+	m, err := agent.WaitEvent("CALL_ESTABLISHED", 5*time.Second)
+	if err != nil {
+		t.Fatalf("the caller was not put through to 1002 after its own call ended: %v", err)
+	}
+	if strings.Contains(m.PeerURI, "1003") {
+		t.Fatalf("CALL_ESTABLISHED is 1002's own call again: %+v", m)
+	}
+	t.Logf("put through %v after the agent's own call ended", time.Since(freed).Round(time.Millisecond))
+	if res := <-done; res.ExitCode != 0 {
+		t.Fatalf("SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if n := strings.Count(k.logs.String(), `"event":"offer-ringing"`); n != 1 {
+		t.Errorf("%d offers, want 1 (to 1002 once its own call was over)", n)
 	}
 	settle(t, k)
 	waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })

@@ -347,3 +347,9 @@ func (p presence) Unregistered(user string) {
 		p.log.Warn().Err(err).Str("agent", user).Msg("logout")
 	}
 }
+
+func (p presence) Busy(user string, busy bool) {
+	if err := p.router.SetBusy(user, busy); err != nil {
+		p.log.Warn().Err(err).Str("agent", user).Msg("busy")
+	}
+}
