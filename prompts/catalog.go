@@ -29,6 +29,7 @@ type Catalog struct {
 	prompts   map[call.Language]map[string]*Prompt
 	languages []call.Language
 	hold      *Prompt
+	fallback  Fallback // checked to end; never modified after construction
 }
 
 // Load reads a prompt tree: <lang>/<name>.wav for every language directory
@@ -36,17 +37,18 @@ type Catalog struct {
 // .wav, hidden entries and subdirectories of a language are ignored, so a
 // README or transcripts may sit alongside.
 //
-// Every WAV file must be 16-bit signed PCM, mono, 8000 Hz, and no longer than
-// MaxDuration. Load reports every bad file at once, each error starting with
-// the file's path ("nl/welkom.wav: sample rate 16000 Hz, want 8000"). A tree
-// without any prompt, a language directory without prompts, and a tree
-// without hold music are errors too.
+// Every WAV file must be mono, 8000 Hz, 16-bit signed PCM or 8-bit G.711
+// (A-law or µ-law), and no longer than MaxDuration. Load reports every bad
+// file at once, each error starting with the file's path ("nl/welkom.wav:
+// sample rate 16000 Hz, want 8000"). A tree without any prompt, a language directory without prompts, and a tree
+// without hold music are errors too. The catalogue resolves missing prompts
+// along DefaultFallback; WithFallback changes that.
 func Load(fsys fs.FS) (*Catalog, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("load prompts: %w", err)
 	}
-	c := &Catalog{prompts: make(map[call.Language]map[string]*Prompt)}
+	c := &Catalog{prompts: make(map[call.Language]map[string]*Prompt), fallback: DefaultFallback()}
 	var errs []error
 	var holdParts [][]int16
 	for _, e := range entries {

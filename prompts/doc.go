@@ -6,6 +6,44 @@
 // is only copying shared, read-only bytes into RTP packets: no file access,
 // decoding or encoding happens on the call path.
 //
+// # Language fallback
+//
+// A prompt missing in the caller's language plays in its fallback language
+// instead, along a chain that is data (Fallback), by default English → Dutch;
+// Dutch has no fallback. Catalog.Lookup and Catalog.Sentence follow the chain
+// and say which language they used; Catalog.Prompt and Catalog.Has look in
+// the language asked only, which is what flow validation needs to warn about
+// prompts not yet recorded in a declared language.
+//
+// # Sayers
+//
+// SayNumber, SayOrdinal, SayMinutes and SayPosition turn a value (0-9999)
+// into the names of the prompts that read it in Dutch or English, ready for
+// an IVR play list. The words are recorded, not composed from syllables:
+// every value 0-99 is one recording, because Dutch writes and speaks 21 as
+// one word ("eenentwintig", "tweeëntwintig" with a trema), and so is every
+// hundred and thousand ("honderd", "tweehonderd", "duizend", never "een
+// honderd"). Larger values join these: 2021 is "tweeduizend eenentwintig",
+// English 105 is "one hundred and five". The sayers' prompt names, which
+// exist in both nl and en of the built-in set (sayers.tsv lists their texts):
+//
+//	num-N          cardinal N, for N in 0-99, 100-900 by 100, 1000-9000 by 1000
+//	               (nl num-1 is the stressed numeral "één": "1 minuut" reads
+//	               "één minuut", never like the article "een")
+//	ord-N          ordinal N for the same N without 0: "eerste", "derde",
+//	               "achtste", "eenentwintigste", "honderdste"; "first", "twenty-first"
+//	say-minute     "minuut" / "minute", only after exactly 1
+//	say-minutes    "minuten" / "minutes", after every other number, 0 included
+//	say-about      "ongeveer" / "about"
+//	say-more-than  "meer dan" / "more than"
+//	say-less-than  "minder dan" / "less than"
+//	say-you-are    "u bent de" / "you are"       (queue position, before the ordinal)
+//	say-in-line    "in de wachtrij" / "in line"  (queue position, after the ordinal)
+//	say-and        "and" (English only: "one hundred and five")
+//
+// A custom prompt tree that wants the sayers needs these names in each
+// language it speaks; names outside this scheme are free for flows.
+//
 // prompts is a layer-1 package: it imports only call and media, and any
 // package from layer 1 upwards may import it (typically the IVR runtime for
 // Play, the call lifecycle for hold music, and config/cmd to load a custom

@@ -6,9 +6,10 @@
 #
 # Requirements: espeak-ng (with the nl and en voices) and sox.
 #
-# Output format, which prompts.Load insists on: RIFF/WAVE, 16-bit signed PCM,
-# mono, 8000 Hz. Speech is high-passed (telephone lines carry nothing useful
-# below ~300 Hz and rumble wastes G.711 range), trimmed of leading/trailing
+# Output format, which prompts.Load insists on: RIFF/WAVE, mono, 8000 Hz,
+# 16-bit signed PCM (or 8-bit G.711 A-law for the sayers' words, below).
+# Speech is high-passed (telephone lines carry nothing useful below ~300 Hz
+# and rumble wastes G.711 range), trimmed of leading/trailing
 # silence, given a short lead-in and tail so it does not start on the first
 # RTP packet, and peak-normalised to -3 dBFS so every prompt plays at the same
 # level. Hold music is synthesised with sox (soft sine pads plus a quiet
@@ -51,6 +52,20 @@ finish() {
 		rate 8000 highpass 120 \
 		silence 1 0.02 0.2% reverse silence 1 0.02 0.2% reverse \
 		pad 0.15 0.25 \
+		norm -3
+}
+
+# finish_word IN OUT is finish for the words of sayers.tsv: they are played
+# back to back ("tweeduizend" "honderd" "vijf"), so the lead-in and tail are
+# short enough that the gap between two words sounds like one sentence, not
+# like two prompts. The ~500 words are stored as 8-bit G.711 A-law (which
+# Load also accepts) to halve their size; an A-law call plays those exact
+# bytes, so nothing is lost where it matters.
+finish_word() {
+	"${SOX[@]}" "$1" -r 8000 -c 1 -b 8 -e a-law "$2" \
+		rate 8000 highpass 120 \
+		silence 1 0.02 0.2% reverse silence 1 0.02 0.2% reverse \
+		pad 0.03 0.07 \
 		norm -3
 }
 
@@ -97,6 +112,17 @@ prompt en drukte "We are very busy at the moment. Please call again later. Goodb
 prompt en gesloten "We are closed at the moment. Our opening hours are Monday to Friday, from 8 a.m. to 8 p.m."
 
 kies_taal
+
+# The sayers' words: every line of sayers.tsv is LANG<TAB>NAME<TAB>TEXT.
+words=0
+while IFS=$'\t' read -r lang name text; do
+	[[ -z $lang || $lang == \#* ]] && continue
+	mkdir -p "$out/$lang"
+	speak "${VOICE[$lang]}" "$text" "$tmp/raw.wav"
+	finish_word "$tmp/raw.wav" "$out/$lang/$name.wav"
+	words=$((words + 1))
+done <"$here/sayers.tsv"
+echo "generate.sh: spoke $words sayer words from sayers.tsv" >&2
 
 # Hold music: eight 3.75 s chords (a gentle I-vi-IV-V style progression in C
 # with added sixths, sevenths and ninths), each a soft sine pad with slow

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"kcc/media"
 )
 
 // SampleRate is the only sample rate Load accepts: G.711's, so prompts are
@@ -53,8 +55,9 @@ func formatName(tag uint16) string {
 	}
 }
 
-// parseWAV decodes a RIFF/WAVE file that must hold 16-bit signed PCM, mono,
-// at SampleRate, and returns its samples. Errors say what is wrong without
+// parseWAV decodes a RIFF/WAVE file that must hold mono audio at SampleRate,
+// either 16-bit signed PCM or 8-bit G.711 (A-law or µ-law), and returns its
+// samples as linear PCM. Errors say what is wrong without
 // naming the file; the caller adds the name.
 //
 // The input is untrusted (an operator's directory), so every size read from
@@ -111,21 +114,22 @@ func parseWAV(b []byte) ([]int16, error) {
 	if !haveFmt {
 		return nil, errors.New("no fmt chunk")
 	}
-	if err := checkFormat(fmtChunk); err != nil {
+	tag, err := checkFormat(fmtChunk)
+	if err != nil {
 		return nil, err
 	}
 	if !haveData {
 		return nil, errors.New("no data chunk")
 	}
+	if tag != formatPCM {
+		return decodeG711(tag, data)
+	}
 	if len(data)%2 != 0 {
 		return nil, fmt.Errorf("data chunk of %d bytes is not a whole number of 16-bit samples", len(data))
 	}
 	n := len(data) / 2
-	if n == 0 {
-		return nil, errors.New("no audio: data chunk is empty")
-	}
-	if n > maxSamples {
-		return nil, fmt.Errorf("audio is %v long, limit %v", samplesDuration(n), MaxDuration)
+	if err := checkSamples(n); err != nil {
+		return nil, err
 	}
 	pcm := make([]int16, n)
 	for i := range pcm {
@@ -134,12 +138,40 @@ func parseWAV(b []byte) ([]int16, error) {
 	return pcm, nil
 }
 
-// checkFormat accepts exactly one layout: 16-bit signed PCM, mono, 8000 Hz,
-// either as a plain PCM fmt chunk or as WAVE_FORMAT_EXTENSIBLE with the PCM
-// subtype (which some tools write even for mono 16-bit).
-func checkFormat(c []byte) error {
+// decodeG711 decodes the data chunk of an A-law or µ-law file. Such files are
+// half the size of 16-bit PCM, which is why the built-in sayer words use
+// them; A-law decoded here and encoded again for an A-law call gives back
+// the very same bytes.
+func decodeG711(tag uint16, data []byte) ([]int16, error) {
+	if err := checkSamples(len(data)); err != nil {
+		return nil, err
+	}
+	codec := media.PCMA
+	if tag == formatMuLaw {
+		codec = media.PCMU
+	}
+	pcm := make([]int16, len(data))
+	codec.Decode(pcm, data)
+	return pcm, nil
+}
+
+// checkSamples bounds the number of samples of the data chunk.
+func checkSamples(n int) error {
+	if n == 0 {
+		return errors.New("no audio: data chunk is empty")
+	}
+	if n > maxSamples {
+		return fmt.Errorf("audio is %v long, limit %v", samplesDuration(n), MaxDuration)
+	}
+	return nil
+}
+
+// checkFormat accepts mono 8000 Hz audio in 16-bit signed PCM or 8-bit G.711
+// A-law or µ-law, either as a plain fmt chunk or as WAVE_FORMAT_EXTENSIBLE
+// (which some tools write even for mono 16-bit), and returns the format tag.
+func checkFormat(c []byte) (uint16, error) {
 	if len(c) < 16 {
-		return fmt.Errorf("fmt chunk of %d bytes, want at least 16", len(c))
+		return 0, fmt.Errorf("fmt chunk of %d bytes, want at least 16", len(c))
 	}
 	tag := binary.LittleEndian.Uint16(c[0:2])
 	channels := binary.LittleEndian.Uint16(c[2:4])
@@ -149,29 +181,36 @@ func checkFormat(c []byte) error {
 
 	if tag == formatExtensible {
 		if len(c) < 40 {
-			return fmt.Errorf("extensible fmt chunk of %d bytes, want 40", len(c))
+			return 0, fmt.Errorf("extensible fmt chunk of %d bytes, want 40", len(c))
 		}
 		if !bytes.Equal(c[26:40], ksDataFormatTail[:]) {
-			return errors.New("extensible fmt chunk with an unknown subformat GUID")
+			return 0, errors.New("extensible fmt chunk with an unknown subformat GUID")
 		}
 		tag = binary.LittleEndian.Uint16(c[24:26])
 		if valid := binary.LittleEndian.Uint16(c[18:20]); valid != 0 && valid != bits {
-			return fmt.Errorf("%d valid bits in %d-bit samples, want 16 of 16", valid, bits)
+			return 0, fmt.Errorf("%d valid bits in %d-bit samples, want %d of %d", valid, bits, bits, bits)
 		}
 	}
-	switch {
-	case tag != formatPCM:
-		return fmt.Errorf("format %s, want 16-bit PCM", formatName(tag))
-	case channels != 1:
-		return fmt.Errorf("%d channels, want 1 (mono)", channels)
-	case rate != SampleRate:
-		return fmt.Errorf("sample rate %d Hz, want %d", rate, SampleRate)
-	case bits != 16:
-		return fmt.Errorf("%d bits per sample, want 16", bits)
-	case blockAlign != 2:
-		return fmt.Errorf("block align %d, want 2", blockAlign)
+	var wantBits uint16
+	switch tag {
+	case formatPCM:
+		wantBits = 16
+	case formatALaw, formatMuLaw:
+		wantBits = 8
+	default:
+		return 0, fmt.Errorf("format %s, want 16-bit PCM or 8-bit G.711", formatName(tag))
 	}
-	return nil
+	switch {
+	case channels != 1:
+		return 0, fmt.Errorf("%d channels, want 1 (mono)", channels)
+	case rate != SampleRate:
+		return 0, fmt.Errorf("sample rate %d Hz, want %d", rate, SampleRate)
+	case bits != wantBits:
+		return 0, fmt.Errorf("%d bits per sample, want %d for %s", bits, wantBits, formatName(tag))
+	case blockAlign != wantBits/8:
+		return 0, fmt.Errorf("block align %d, want %d", blockAlign, wantBits/8)
+	}
+	return tag, nil
 }
 
 func samplesDuration(n int) time.Duration {
