@@ -112,7 +112,17 @@ func (c *contact) Enqueue(ctx context.Context, q ivr.QueueRequest) error {
 	c.queue, c.topic, c.enqueued = q, topic, time.Now()
 	first := c.enqueued
 	c.mu.Unlock()
-	for {
+	for requeued := false; ; requeued = true {
+		if requeued && c.svc.cfg.RequeuePrompt != "" {
+			// Before the caller is queued again, so that an agent who is
+			// free at once does not cut the explanation short. Its place
+			// is kept all the same (Since).
+			if p, ok := c.svc.prompts.Prompt(q.Language, c.svc.cfg.RequeuePrompt); ok {
+				if err := c.sess.Play(ctx, p.Frames(c.sess.Codec())); err != nil {
+					return err
+				}
+			}
+		}
 		// Since keeps the first queue time: a caller put back after its
 		// agent's side failed keeps its place.
 		if err := c.svc.router.Enqueue(routing.Contact{ID: c.id, Queue: q.Queue, Language: q.Language,

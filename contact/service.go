@@ -21,6 +21,9 @@ import (
 type Config struct {
 	AnswerDelay time.Duration // between 180 Ringing and 200 OK (tests use it to CANCEL before answer)
 	HoldPrompt  string        // played once when the caller is queued, before hold music
+	// RequeuePrompt is played before the caller is queued again because
+	// the agent's side failed (Asterisk or the ARI connection died).
+	RequeuePrompt string
 
 	// MaxCalls limits the contacts in progress; a call beyond it gets the
 	// overload answer: 486 Busy Here, or with OverloadPrompt set, an answer,
@@ -87,7 +90,7 @@ func New(cfg Config, m *media.Engine, catalog *prompts.Catalog, flows []*ivr.Pro
 	for _, q := range queues {
 		s.topics[q.Name] = q.Topic
 	}
-	for _, name := range []string{cfg.HoldPrompt, cfg.OverloadPrompt} {
+	for _, name := range []string{cfg.HoldPrompt, cfg.RequeuePrompt, cfg.OverloadPrompt} {
 		if name == "" {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -33,6 +34,7 @@ type Baresip struct {
 	n   int
 	// backlog holds events Cmd read while waiting for its response.
 	backlog []Msg
+	frozen  bool // by Freeze: cleanup kills it rather than asking it to quit
 }
 
 // Msg is one ctrl_tcp message: a command response or an event.
@@ -87,8 +89,13 @@ statmode_default	off
 	}
 	b := &Baresip{Dir: dir, cmd: cmd}
 	t.Cleanup(func() {
+		if b.frozen {
+			_ = cmd.Process.Kill()
+		}
 		if b.c != nil {
-			_, _ = b.Cmd("quit", "")
+			if !b.frozen {
+				_, _ = b.Cmd("quit", "")
+			}
 			_ = b.c.Close()
 		}
 		done := make(chan struct{})
@@ -170,6 +177,14 @@ func (b *Baresip) Cmd(cmd, params string) (Msg, error) {
 // Kill ends baresip at once, without unregistering: a phone that lost power.
 func (b *Baresip) Kill() {
 	_ = b.cmd.Process.Kill()
+}
+
+// Freeze stops baresip (SIGSTOP) without telling anyone: a phone whose
+// network went away. It answers nothing, not even OPTIONS, until cleanup
+// kills it.
+func (b *Baresip) Freeze() {
+	b.frozen = true
+	_ = b.cmd.Process.Signal(syscall.SIGSTOP)
 }
 
 // WaitEvent waits up to d for an event of type typ and returns it.

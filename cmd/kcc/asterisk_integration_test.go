@@ -20,6 +20,7 @@ import (
 
 	"kcc/ari"
 	"kcc/config"
+	"kcc/media"
 	"kcc/peertest"
 	"kcc/routing"
 )
@@ -348,10 +349,11 @@ func crashAsterisk(t *testing.T) {
 // TestIntegrationAsteriskCrash: Asterisk dies while a caller waits in the
 // queue, and again while the caller talks to an agent on it. The caller
 // stays on the line both times (its leg is kcc's); after the second crash it
-// is queued again in its old place and put through again once the agent's
-// phone is back.
+// is queued again in its old place, hears that it was, and is put through
+// again once the agent's phone is back.
 func TestIntegrationAsteriskCrash(t *testing.T) {
 	const kccIP, agentIP, callerIP = "127.0.33.1", "127.0.33.2", "127.0.33.3"
+	capture := peertest.StartCapture(t, "udp and src host "+kccIP+" and dst host "+callerIP)
 	k := startKCC(t, kccIP, asteriskAgentConfig("kcc-it-crash"))
 	done := make(chan peertest.SIPpResult, 1)
 	go func() { done <- callChoosing(t, k, callerIP, 35*time.Second, '1', '1') }()
@@ -360,53 +362,113 @@ func TestIntegrationAsteriskCrash(t *testing.T) {
 	if len(k.router.Waiting("paspoort")) != 1 {
 		t.Fatal("the queued caller was lost in the crash")
 	}
-	agent := asteriskPhone(t, "1001", agentIP, "auto")
-	if _, err := agent.WaitEvent("CALL_ESTABLISHED", 30*time.Second); err != nil {
-		t.Fatalf("the queued caller was not put through after the crash: %v", err)
+	// The phone may answer before its control connection is up (presence
+	// follows events, so the offer comes at once): count answers in kcc's
+	// events rather than the phone's.
+	answers := func(n int) func() bool {
+		return func() bool { return strings.Count(k.logs.String(), `"event":"contact-answered"`) == n }
 	}
+	asteriskPhone(t, "1001", agentIP, "auto")
+	waitFor(t, 30*time.Second, "the queued caller put through after the crash", answers(1))
 	time.Sleep(time.Second)
 	crashAsterisk(t) // while talking
 	waitFor(t, 15*time.Second, "the caller queued again", func() bool {
 		return strings.Contains(k.logs.String(), "queued again in place")
 	})
-	if _, err := agent.WaitEvent("CALL_ESTABLISHED", 30*time.Second); err != nil {
-		t.Fatalf("the caller was not put through again: %v", err)
-	}
+	waitFor(t, 30*time.Second, "the caller put through again", answers(2))
 	if res := <-done; res.ExitCode != 0 {
 		t.Fatalf("the caller was cut off (SIPp exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	var heard [][]byte
+	for _, p := range capture.Stop() {
+		if r, ok := peertest.ParseRTP(p.Payload); ok && r.PayloadType == 8 {
+			heard = append(heard, r.Payload)
+		}
+	}
+	told, ok := catalog(t).Prompt("nl", "opnieuw-verbinden")
+	if !ok {
+		t.Fatal("no Dutch opnieuw-verbinden prompt")
+	}
+	frames := told.Frames(media.PCMA)
+	frames = frames[leadingSilence(frames, media.PCMA.Silence()):]
+	if !containsRun(heard, frames) {
+		t.Error("the caller queued again did not hear the whole opnieuw-verbinden prompt")
 	}
 	settle(t, k)
 	waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })
 }
 
-// TestIntegrationAsteriskAgentUnreachable: agent 1003's phone dies without
-// unregistering. Whether Asterisk's qualify has noticed it yet (kcc then
-// logs the agent out) or not (its INVITE goes unanswered until the
-// originate timeout), the caller ends up with the next agent, 1001.
+// TestIntegrationAsteriskAgentUnreachable: an agent's phone goes dead
+// without unregistering, and the caller ends up with the next agent, 1001,
+// by either of two paths, each pinned down:
+//   - "noticed": the phone is killed while idle; Asterisk's qualify finds it
+//     unreachable, the endpoint goes offline, and kcc logs 1003 out from
+//     that event before any caller comes.
+//   - "not yet noticed": agent 1004, whose phone Asterisk qualifies only
+//     once a minute, freezes just before the caller is queued, so the offer
+//     still goes to it (longest idle); its INVITE is never answered,
+//     Asterisk gives up at the originate timeout, and the offer moves on to
+//     1001.
 func TestIntegrationAsteriskAgentUnreachable(t *testing.T) {
-	const subnet = "127.0.34"
-	k := startKCC(t, subnet+".1", func(c *config.Config) {
-		asteriskAgentConfig("kcc-it-unreachable")(c)
-		c.Agents = append(c.Agents, config.Agent{ID: "1003", Name: "Third agent", Endpoint: "PJSIP/1003",
-			Skills: []string{"paspoort"}})
-		c.Routing.RingTimeout = 4 * time.Second
-	})
-	dead := asteriskPhone(t, "1003", subnet+".2", "auto")
-	waitFor(t, 20*time.Second, "agent 1003 online", func() bool { return k.agentState("1003") == routing.Available })
-	live := asteriskPhone(t, "1001", subnet+".4", "auto")
-	waitFor(t, 20*time.Second, "agent 1001 online", func() bool { return k.agentState("1001") == routing.Available })
-	dead.Kill()
+	for _, tc := range []struct {
+		name, subnet, agent string
+		noticed             bool
+	}{
+		{"noticed", "127.0.34", "1003", true},
+		{"not yet noticed", "127.0.36", "1004", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := startKCC(t, tc.subnet+".1", func(c *config.Config) {
+				asteriskAgentConfig("kcc-it-unreachable-" + tc.agent)(c)
+				c.Agents = append(c.Agents, config.Agent{ID: tc.agent, Name: "Agent with a dead phone",
+					Endpoint: "PJSIP/" + tc.agent, Skills: []string{"paspoort"}})
+				c.Routing.RingTimeout = 4 * time.Second
+			})
+			dead := asteriskPhone(t, tc.agent, tc.subnet+".2", "auto")
+			waitFor(t, 20*time.Second, "agent "+tc.agent+" online", func() bool { return k.agentState(tc.agent) == routing.Available })
+			live := asteriskPhone(t, "1001", tc.subnet+".4", "auto")
+			waitFor(t, 20*time.Second, "agent 1001 online", func() bool { return k.agentState("1001") == routing.Available })
+			loggedOut := func() bool { return k.agentState(tc.agent) == routing.LoggedOut }
 
-	done := make(chan peertest.SIPpResult, 1)
-	go func() { done <- callChoosing(t, k, subnet+".3", 5*time.Second, '1', '1') }()
-	if _, err := live.WaitEvent("CALL_ESTABLISHED", 40*time.Second); err != nil {
-		t.Fatalf("the caller did not reach agent 1001: %v", err)
+			done := make(chan peertest.SIPpResult, 1)
+			if tc.noticed {
+				dead.Kill()
+				// qualify: OPTIONS every 5 s, 2 s timeout.
+				waitFor(t, 10*time.Second, "kcc logs out "+tc.agent+" once qualify finds it unreachable", loggedOut)
+				go func() { done <- callChoosing(t, k, tc.subnet+".3", 5*time.Second, '1', '1') }()
+			} else {
+				go func() { done <- callChoosing(t, k, tc.subnet+".3", 5*time.Second, '1', '1') }()
+				// The caller has chosen its language and picks the topic 2.5 s later.
+				waitFor(t, 30*time.Second, "the caller in the main menu", func() bool {
+					return strings.Contains(k.logs.String(), `"node":"hoofdmenu"`)
+				})
+				dead.Freeze()
+			}
+			if _, err := live.WaitEvent("CALL_ESTABLISHED", 40*time.Second); err != nil {
+				t.Fatalf("the caller did not reach agent 1001: %v", err)
+			}
+			logs := k.logs.String()
+			offers := regexp.MustCompile(`"event":"offer-ringing"[^\n]*"agent":"`+tc.agent+`"`).FindAllString(logs, -1)
+			declined := regexp.MustCompile(`"event":"offer-declined"[^\n]*"agent":"`+tc.agent+`"`).FindAllString(logs, -1)
+			switch {
+			case tc.noticed && len(offers) != 0:
+				t.Errorf("kcc offered the caller to %s after logging it out: %q", tc.agent, offers)
+			case !tc.noticed && (len(offers) != 1 || len(declined) != 1):
+				t.Errorf("offers to %s: %d, declined: %d; want 1 each", tc.agent, len(offers), len(declined))
+			}
+			if !tc.noticed {
+				m := regexp.MustCompile(`agent's channel ended: cause (\d+)`).FindStringSubmatch(logs)
+				if m == nil || (m[1] != "19" && m[1] != "18") {
+					t.Errorf("the offer to the frozen phone ended with %v, want cause 19 (no answer) or 18 (no user responding)", m)
+				}
+			}
+			if res := <-done; res.ExitCode != 0 {
+				t.Fatalf("SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+			}
+			settle(t, k)
+			waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })
+		})
 	}
-	if res := <-done; res.ExitCode != 0 {
-		t.Fatalf("SIPp (exit %d):\n%s", res.ExitCode, res.Output)
-	}
-	settle(t, k)
-	waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })
 }
 
 // TestIntegrationAsteriskAgentBusyElsewhere: agent 1002's phone is on a

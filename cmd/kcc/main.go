@@ -193,6 +193,7 @@ func newApp(cfg config.Config, log zerolog.Logger) (*app, error) {
 	a.svc, err = contact.New(contact.Config{
 		AnswerDelay:    cfg.Call.AnswerDelay,
 		HoldPrompt:     "even-geduld",
+		RequeuePrompt:  "opnieuw-verbinden",
 		MaxCalls:       cfg.Call.MaxCalls,
 		OverloadPrompt: overloadPrompt,
 	},
