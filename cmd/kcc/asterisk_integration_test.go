@@ -528,3 +528,43 @@ func TestIntegrationAsteriskAgentBusyElsewhere(t *testing.T) {
 	settle(t, k)
 	waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })
 }
+
+// TestIntegrationAsteriskAgentDeclines603: agent 1005's phone (SIPp, a
+// static contact on Asterisk) rings and declines with 603. Asterisk reports
+// cause 21 (call rejected), and the caller is offered to the next agent,
+// 1001, at once.
+func TestIntegrationAsteriskAgentDeclines603(t *testing.T) {
+	const subnet = "127.0.37"
+	k := startKCC(t, subnet+".1", func(c *config.Config) {
+		asteriskAgentConfig("kcc-it-decline")(c)
+		c.Agents = append(c.Agents, config.Agent{ID: "1005", Name: "Declining agent", Endpoint: "PJSIP/1005",
+			Skills: []string{"paspoort"}})
+	})
+	waitFor(t, 10*time.Second, "agent 1005 online", func() bool { return k.agentState("1005") == routing.Available })
+	declined := make(chan peertest.SIPpResult, 1)
+	go func() {
+		declined <- peertest.RunSIPp(t, 60*time.Second, map[string]string{
+			"decline.xml": scenario(t, "decline.xml"),
+		}, "-sf", "decline.xml", "-i", subnet+".2", "-p", "5081", "-m", "1", "-timeout", "60s")
+	}()
+	live := asteriskPhone(t, "1001", subnet+".4", "auto")
+	waitFor(t, 20*time.Second, "agent 1001 online", func() bool { return k.agentState("1001") == routing.Available })
+
+	done := make(chan peertest.SIPpResult, 1)
+	go func() { done <- callChoosing(t, k, subnet+".3", 5*time.Second, '1', '1') }()
+	if res := <-declined; res.ExitCode != 0 {
+		t.Fatalf("agent 1005 (longest idle) was not rung, or did not decline (SIPp exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if _, err := live.WaitEvent("CALL_ESTABLISHED", 15*time.Second); err != nil {
+		t.Fatalf("the offer did not move on to agent 1001: %v", err)
+	}
+	if res := <-done; res.ExitCode != 0 {
+		t.Fatalf("SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if logs := k.logs.String(); !regexp.MustCompile(`"event":"offer-declined"[^\n]*"agent":"1005"`).MatchString(logs) ||
+		!strings.Contains(logs, "cause 21") {
+		t.Error("no offer-declined event for agent 1005 with cause 21")
+	}
+	settle(t, k)
+	waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })
+}
