@@ -579,6 +579,24 @@ func (r *Router) Waiting(queue string) []call.ID {
 	return out
 }
 
+// Counts returns how many contacts wait in queue and how many available
+// agents have the queue's skills; both are 0 for an unknown queue. The IVR
+// branches on them ("nobody is available: say so before queueing").
+func (r *Router) Counts(queue string) (waiting, available int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	q, ok := r.queues[queue]
+	if !ok {
+		return 0, 0
+	}
+	for _, a := range r.byID {
+		if a.state == Available && a.skills.covers(q.need) {
+			available++
+		}
+	}
+	return q.count, available
+}
+
 // Close stops the router's timers, so no ring timeout or wrap-up callback
 // runs afterwards. Offers still ringing are not withdrawn: at shutdown the
 // lifecycle layer hangs up every leg itself. After Close, methods that
