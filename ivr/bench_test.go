@@ -27,10 +27,11 @@ func BenchmarkRun(b *testing.B) {
 	p := mustLoad(b, "14070.yaml", Builtin())
 	e := NewEngine(zerolog.Nop())
 	ctx := context.Background()
+	env := openEnv()
 	b.ReportAllocs()
 	for b.Loop() {
 		c := &keysCall{keys: "21"}
-		if _, err := e.Run(ctx, c, p); err != nil {
+		if _, err := e.RunEnv(ctx, c, p, env); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,6 +142,12 @@ func (c *scriptedCall) Enqueue(ctx context.Context, q QueueRequest) error {
 	return nil
 }
 
+// openTime is a Monday morning on which the built-in flow is open.
+var openTime = time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+
+// openEnv runs flows at openTime.
+func openEnv() Env { return Env{Now: func() time.Time { return openTime }} }
+
 // TestTranscripts runs flows against scripted callers and compares what the
 // engine did with testdata/transcripts/<name>.golden.
 func TestTranscripts(t *testing.T) {
@@ -164,11 +171,26 @@ func TestTranscripts(t *testing.T) {
       exhausted: {queue: paspoort}
   bye: {play: [tot-ziens, tot-ziens]}
 `)
+	bargeIn := flowWith(`  a: {play: [welkom, kies-taal], barge_in: true, next: b}
+  b: {play: [zie-website], barge_in: true, next: c}
+  c: {play: [even-geduld], next: m}
+  m:
+    menu:
+      prompt: hoofdmenu
+      options: {"1": {queue: paspoort}, "2": z}
+  z:
+    input: {prompt: geef-zaaknummer, var: zaak, max: 3}
+    next: zeg
+  zeg: {play: [uw-zaaknummer, {say: digits, var: zaak}]}
+`)
 	tests := []struct {
 		name   string
 		flow   string // "" for the built-in flow
 		script string
 	}{
+		{"play-barge-in-answers-menu", bargeIn, "^1"},
+		{"play-barge-in-not-used", bargeIn, "- 2 4 5 6"},
+		{"input-barge-in-first-digit", bargeIn, "2 ^7 8 9"},
 		{"english-passport", "", "2 1"},
 		{"dutch-waste", "", "1 2"},
 		{"barge-in", "", "^2 ^3"},
@@ -193,7 +215,7 @@ func TestTranscripts(t *testing.T) {
 				ctx, cancel := context.WithCancel(t.Context())
 				defer cancel()
 				c := newScriptedCall(t, tt.script, cancel)
-				res, err := NewEngine(zerolog.Nop()).Run(ctx, c, p)
+				res, err := NewEngine(zerolog.Nop()).RunEnv(ctx, c, p, openEnv())
 				if err != nil {
 					t.Fatalf("Run: %v\ntranscript:\n%s", err, c.out.String())
 				}
@@ -215,9 +237,9 @@ func TestHangupMidFlow(t *testing.T) {
 		wantPath []string
 		wantLang call.Language
 	}{
-		{"during first prompt", "hangup", []string{"welkom"}, "nl"},
-		{"during a menu prompt", "2 hangup", []string{"welkom", "taal", "taal:2", "hoofdmenu"}, "en"},
-		{"while waiting for a key", "2 hangup-on-wait", []string{"welkom", "taal", "taal:2", "hoofdmenu"}, "en"},
+		{"during first prompt", "hangup", []string{"storing", "openingstijden", "welkom"}, "nl"},
+		{"during a menu prompt", "2 hangup", []string{"storing", "openingstijden", "welkom", "taal", "taal:2", "hoofdmenu"}, "en"},
+		{"while waiting for a key", "2 hangup-on-wait", []string{"storing", "openingstijden", "welkom", "taal", "taal:2", "hoofdmenu"}, "en"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -225,7 +247,7 @@ func TestHangupMidFlow(t *testing.T) {
 				ctx, cancel := context.WithCancel(t.Context())
 				defer cancel()
 				c := newScriptedCall(t, tt.script, cancel)
-				res, err := NewEngine(zerolog.Nop()).Run(ctx, c, p)
+				res, err := NewEngine(zerolog.Nop()).RunEnv(ctx, c, p, openEnv())
 				if !errors.Is(err, context.Canceled) {
 					t.Errorf("Run error = %v, want context.Canceled", err)
 				}
@@ -267,7 +289,7 @@ func TestHangupWhileQueued(t *testing.T) {
 		const hangupAt = time.Minute
 		time.AfterFunc(hangupAt, cancel)
 		start := time.Now()
-		_, err := NewEngine(zerolog.Nop()).Run(ctx, c, p)
+		_, err := NewEngine(zerolog.Nop()).RunEnv(ctx, c, p, openEnv())
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Run error = %v, want context.Canceled", err)
 		}
@@ -285,14 +307,14 @@ func TestEnqueueError(t *testing.T) {
 		c := newScriptedCall(t, "1 3", cancel)
 		errFull := errors.New("queue full")
 		c.enqueue = func(context.Context) error { return errFull }
-		res, err := NewEngine(zerolog.Nop()).Run(ctx, c, p)
+		res, err := NewEngine(zerolog.Nop()).RunEnv(ctx, c, p, openEnv())
 		if !errors.Is(err, errFull) {
 			t.Errorf("Run error = %v, want it to wrap %v", err, errFull)
 		}
 		if got, want := err.Error(), `node "hoofdmenu/3": enqueue in "belastingen": queue full`; got != want {
 			t.Errorf("Run error = %q, want %q", got, want)
 		}
-		if got, want := res.Path, []string{"welkom", "taal", "taal:1", "hoofdmenu", "hoofdmenu:3"}; !slices.Equal(got, want) {
+		if got, want := res.Path, []string{"storing", "openingstijden", "welkom", "taal", "taal:1", "hoofdmenu", "hoofdmenu:3"}; !slices.Equal(got, want) {
 			t.Errorf("Path = %q, want %q", got, want)
 		}
 	})
@@ -377,7 +399,7 @@ func TestConcurrentRuns(t *testing.T) {
 			go func() {
 				ctx, cancel := context.WithCancel(t.Context())
 				defer cancel()
-				_, err := e.Run(ctx, newScriptedCall(t, s, cancel), p)
+				_, err := e.RunEnv(ctx, newScriptedCall(t, s, cancel), p, openEnv())
 				done <- err
 			}()
 		}
@@ -408,4 +430,82 @@ func TestTranscriptFilesUsed(t *testing.T) {
 			t.Errorf("%s belongs to no test case", f)
 		}
 	}
+}
+
+func TestCallerMatches(t *testing.T) {
+	tests := []struct {
+		pat, caller string
+		want        bool
+	}{
+		{"+316*", "+31612345678", true},
+		{"+316*", "+31701234567", false},
+		{"06????????", "0612345678", true},
+		{"06????????", "061234567", false},
+		{"06????????", "06123456789", false},
+		{"*", "+31612345678", true},
+		{"*", "", false},
+		{"withheld", "", true},
+		{"withheld", "anonymous", true},
+		{"withheld", "+31612345678", false},
+		{"+31*78", "+31612345678", true},
+		{"+31*79", "+31612345678", false},
+		{"?", "+", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pat+" "+tt.caller, func(t *testing.T) {
+			if got := callerMatches(tt.pat, tt.caller); got != tt.want {
+				t.Errorf("callerMatches(%q, %q) = %v, want %v", tt.pat, tt.caller, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSayInFallbackLanguage plays a flow in a language without a sayer
+// grammar: its say items play in the fallback language, in a Play of their
+// own, between the prompts of the call's language.
+func TestSayInFallbackLanguage(t *testing.T) {
+	src := "flow: t\nnumbers: [\"1\"]\nlanguages: [fy]\nstart: a\nnodes:\n  a: {play: [welkom, {say: minutes, value: 1}, tot-ziens]}\n"
+	p := mustLoad(t, "t.yaml", []byte(src))
+	tr, err := Simulate(p, SimOptions{At: openTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"play fy [welkom]", "play nl [num-1 say-minute]", "play fy [tot-ziens]"}
+	if got := tr.Lines[1:]; !slices.Equal(got, want) {
+		t.Errorf("lines = %q, want %q", got, want)
+	}
+	if _, err := Load("t.yaml", []byte(src), nil); err == nil || !strings.Contains(err.Error(), "no sayer speaks fy or its fallbacks") {
+		t.Errorf("Load without a Checker (no fallback chain): err = %v, want a no-sayer error", err)
+	}
+}
+
+// TestEnvVars checks initial variables, that the built-in ones cannot be
+// overridden through Env.Vars, and what a queue receives.
+func TestEnvVars(t *testing.T) {
+	src := "flow: t\nnumbers: [\"1\"]\nlanguages: [nl, en]\nstart: a\nvars: {afdeling: balie}\nnodes:\n  a: {queue: algemeen}\n"
+	p := mustLoad(t, "t.yaml", []byte(src))
+	var got QueueRequest
+	c := &recordingCall{enqueue: func(q QueueRequest) { got = q }}
+	env := Env{Language: "en", Vars: map[string]string{"extra": "x", "language": "nl", "caller": "112"}}
+	res, err := NewEngine(zerolog.Nop()).RunEnv(t.Context(), c, p, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"afdeling": "balie", "extra": "x"}; !maps.Equal(got.Vars, want) {
+		t.Errorf("QueueRequest.Vars = %v, want %v", got.Vars, want)
+	}
+	if got.Language != "en" || res.Language != "en" {
+		t.Errorf("language = %q (result %q), want en from Env.Language", got.Language, res.Language)
+	}
+}
+
+// recordingCall answers at once and records queue requests.
+type recordingCall struct {
+	countingCall
+	enqueue func(QueueRequest)
+}
+
+func (c *recordingCall) Enqueue(_ context.Context, q QueueRequest) error {
+	c.enqueue(q)
+	return nil
 }

@@ -24,6 +24,11 @@ func FuzzParse(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	broken, err := filepath.Glob(filepath.Join("testdata", "broken", "*.yaml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	seeds = append(seeds, broken...)
 	for _, s := range seeds {
 		src, err := os.ReadFile(s)
 		if err != nil {
@@ -42,6 +47,12 @@ func FuzzParse(f *testing.F) {
 		flowWith("  a: {play: welkom, next: b}\n  b: {set: {language: en}, next: a}\n"),
 		"flow: t\n---\nflow: u\n",
 		"hours: {}\nholidays: []\nincident: x\n",
+		flowWith("  a: {input: {prompt: welkom, var: x, min: 2, max: 3, pattern: \"[0-9]+\"}, next: b}\n  b: {play: [{say: digits, var: x}, {say: minutes, var: x, approx: about}]}\n"),
+		flowWith("  a: {branch: {cases: [{caller: [\"+31*\", withheld], time: \"22:00-06:00\", days: sat-mon, next: a}], default: {goto: a}}}\n"),
+		flowWith("  a: {branch: {cases: [{queue: algemeen, waiting_at_least: 1, available_below: 2, next: b}, {incident: s, next: b}], default: b}}\n  b: {incident: s, next: a}\n"),
+		"flow: t\nnumbers: [\"1\"]\nlanguages: [nl]\nstart: a\nschedules: {k: {timezone: Europe/Amsterdam, weekly: {mon-sun: \"00:00-24:00\"}}}\nnodes:\n  a: {hours: k, open: b, closed: a, holiday: b, early_close: b}\n  b: {branch: {cases: [{open: k, next: a}, {closed: k, next: b}]}}\n",
+		flowWith("  a: {hours: {timezone: UTC, weekly: {mon: [\"08:00-09:00\"]}, special_dates: {\"2026-01-01\": []}}, open: a, closed: a}\n"),
+		flowWith("  a: {set: {x: \"1\", language: en}, next: b}\n  b: {play: [welkom], barge_in: true, next: c}\n  c: {queue: algemeen, priority: 3, skills: [a, b], topic: T}\n"),
 	} {
 		f.Add([]byte(s))
 	}
@@ -58,7 +69,14 @@ func FuzzParse(f *testing.F) {
 		c := &byteCall{keys: src}
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		res, err := NewEngine(zerolog.Nop(), WithMaxSteps(200)).Run(ctx, c, p)
+		env := Env{
+			Caller:    "+31612345678",
+			Now:       func() time.Time { return fuzzTime },
+			Queues:    fakeQueues{waiting: len(src) % 7, available: len(src) % 3},
+			Incidents: fakeIncidents{"s": {"drukte"}},
+			Trace:     func(Event) {},
+		}
+		res, err := NewEngine(zerolog.Nop(), WithMaxSteps(200)).RunEnv(ctx, c, p, env)
 		if err != nil && !errors.Is(err, ErrMaxSteps) {
 			t.Errorf("Run: %v", err)
 		}
@@ -67,6 +85,9 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// fuzzTime is the clock of fuzzed runs: a Monday, within most schedules.
+var fuzzTime = time.Date(2026, 3, 30, 9, 0, 0, 0, time.UTC)
 
 // byteCall answers at once with keys taken in turn from keys; a byte that is
 // not a DTMF key stands for silence.

@@ -5,28 +5,60 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"kcc/call"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-// fakeChecker knows the prompts and queues of the built-in configuration.
+// fakeChecker knows the prompts and queues of the built-in configuration,
+// with English falling back to Dutch like the prompt catalogue.
 type fakeChecker struct {
-	prompts map[call.Language][]string
-	queues  []string
+	prompts   map[call.Language][]string
+	queues    []string
+	durations map[string]time.Duration // by "lang/name"; 3s when not listed
 }
 
 func builtinChecker() fakeChecker {
-	names := []string{"welkom", "kies-taal", "hoofdmenu", "ongeldige-keuze", "zie-website", "tot-ziens", "even-geduld", "gesloten"}
+	names := []string{"welkom", "kies-taal", "hoofdmenu", "ongeldige-keuze", "zie-website", "tot-ziens", "even-geduld", "gesloten", "drukte"}
 	return fakeChecker{
-		prompts: map[call.Language][]string{"nl": names, "en": names},
-		queues:  []string{"paspoort", "afval", "belastingen", "algemeen"},
+		prompts: map[call.Language][]string{
+			"nl": append(slices.Clone(names), "alleen-nl", "lang", "geef-zaaknummer", "uw-zaaknummer"),
+			"en": append(slices.Clone(names), "geef-zaaknummer", "uw-zaaknummer"),
+		},
+		queues:    []string{"paspoort", "afval", "belastingen", "algemeen"},
+		durations: map[string]time.Duration{"nl/lang": 45 * time.Second},
 	}
 }
 
+func (c fakeChecker) Chain(lang call.Language) []call.Language {
+	switch lang {
+	case "en":
+		return []call.Language{"en", "nl"}
+	case "fy": // Frisian: no recordings and no sayer grammar of its own
+		return []call.Language{"fy", "nl"}
+	}
+	return []call.Language{lang}
+}
+
+func (c fakeChecker) PromptDuration(lang call.Language, name string) time.Duration {
+	if !c.HasPrompt(lang, name) {
+		return 0
+	}
+	if d, ok := c.durations[string(lang)+"/"+name]; ok {
+		return d
+	}
+	return 3 * time.Second
+}
+
 func (c fakeChecker) HasPrompt(lang call.Language, name string) bool {
+	if (lang == "nl" || lang == "en") && (strings.HasPrefix(name, "num-") || strings.HasPrefix(name, "ord-") || strings.HasPrefix(name, "say-")) {
+		return true // the sayers' words
+	}
 	for _, n := range c.prompts[lang] {
 		if n == name {
 			return true

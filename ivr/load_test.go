@@ -84,20 +84,21 @@ func TestLoadErrors(t *testing.T) {
 		{"two documents", "flow: t\n---\nflow: u\n", []string{"t.yaml:2: a second YAML document (---); a flow file holds one flow"}},
 		{"not a map", "- a\n- b\n", []string{"t.yaml:1:1: flow: want a map, got a list"}},
 		{"unknown key with suggestion", flowWith("  a: {hangup: normal}\n") + "strat: a\n",
-			[]string{`t.yaml:7:1: flow: unknown key "strat"; want one of flow, numbers, languages, start, nodes (did you mean "start"?)`}},
-		{"hours not supported yet", "hours: {timezone: Europe/Amsterdam}\n" + flowWith("  a: {hangup: normal}\n"),
-			[]string{`t.yaml:1:1: flow: "hours" is not supported yet (opening hours come with a later version of kcc)`}},
-		{"holidays and incident not supported yet", flowWith("  a: {hangup: normal}\n") + "holidays: nl\nincident: {}\n",
+			[]string{`t.yaml:7:1: flow: unknown key "strat"; want one of flow, numbers, languages, start, timezone, vars, schedules, nodes (did you mean "start"?)`}},
+		{"hours at the top", "hours: {timezone: Europe/Amsterdam}\n" + flowWith("  a: {hangup: normal}\n"),
+			[]string{`t.yaml:1:1: flow: unknown key "hours"; opening hours are declared under schedules: and checked by an hours node ({hours: <schedule>, open: ..., closed: ...})`}},
+		{"holidays and incident at the top", flowWith("  a: {hangup: normal}\n") + "holidays: nl\nincident: {}\n",
 			[]string{
-				`t.yaml:7:1: flow: "holidays" is not supported yet (holidays come with a later version of kcc)`,
-				`t.yaml:8:1: flow: "incident" is not supported yet (incident messages come with a later version of kcc)`,
+				`t.yaml:7:1: flow: unknown key "holidays"; holidays belong to a schedule under schedules: (holidays: [nl])`,
+				`t.yaml:8:1: flow: unknown key "incident"; incident messages are played by an incident node ({incident: <slot>, next: ...})`,
 			}},
 		{"unknown node key", flowWith("  a: {play: [welkom], nxt: a}\n"),
-			[]string{`t.yaml:6:23: node "a": unknown key "nxt"; want one of play, menu, set, queue, topic, hangup, next (did you mean "next"?)`}},
+			[]string{`t.yaml:6:23: node "a": unknown key "nxt"; want one of play, barge_in, menu, input, set, branch, goto, hours, open, closed, holiday, early_close, queue, topic, priority, skills, hangup, incident, next (did you mean "next"?)`}},
 		{"unknown menu key", flowWith("  a: {menu: {prompt: hoofdmenu, options: {\"1\": a}, timout: 4s}}\n"),
 			[]string{`t.yaml:6:52: node "a": menu: unknown key "timout"; want one of prompt, options, timeout, retries, invalid, no_input, exhausted (did you mean "timeout"?)`}},
 		{"node is not a map", flowWith("  a: welkom\n"), []string{`t.yaml:6:6: node "a": want a map, got "welkom"`}},
-		{"play is a map", flowWith("  a: {play: {x: y}}\n"), []string{`t.yaml:6:13: node "a": play: want a list, got a map`}},
+		{"play is a map", flowWith("  a: {play: {x: y}}\n"), []string{`t.yaml:6:14: node "a": play: unknown key "x"; want one of say, var, value, approx`}},
+		{"play of a list", flowWith("  a: {play: [[welkom]]}\n"), []string{`t.yaml:6:14: node "a": play[0]: want a prompt name or a say item, got a list`}},
 		{"key given twice", flowWith("  a: {play: [welkom], play: [tot-ziens]}\n"),
 			[]string{`t.yaml:6:23: node "a": key "play" given twice (first at line 6)`}},
 		{"node defined twice", flowWith("  a: {hangup: normal}\n  a: {hangup: busy}\n"),
@@ -130,7 +131,7 @@ func TestLoadErrors(t *testing.T) {
 		{"two node types", flowWith("  a: {play: [welkom], hangup: normal}\n"),
 			[]string{`t.yaml:6:3: node "a" is play and hangup at once; a node does one thing (chain nodes with next)`}},
 		{"no node type", flowWith("  a: {next: a}\n"),
-			[]string{`t.yaml:6:3: node "a" does nothing; want one of play, menu, set, queue or hangup`}},
+			[]string{`t.yaml:6:3: node "a" does nothing; want one of play, menu, input, set, branch, goto, hours, queue, hangup, incident`}},
 		{"bad node name", flowWith("  a: {play: [welkom], next: b.c}\n  b.c: {hangup: normal}\n"),
 			[]string{`t.yaml:7:3: node name "b.c": want 1 to 64 letters, digits, '-' or '_'`}},
 		{"bad option keys", flowWith("  a: {menu: {prompt: hoofdmenu, options: {\"11\": a, x: a, \"*\": a, \"#\": a, D: a}}}\n"), []string{
@@ -158,15 +159,15 @@ func TestLoadErrors(t *testing.T) {
 		{"set language not in flow", flowWith("  a: {set: {language: de}, next: b}\n  b: {hangup: normal}\n"),
 			[]string{`t.yaml:6:23: node "a": set: language "de" is not one of the flow's languages (nl, en)`}},
 		{"set without language", flowWith("  a: {set: {}, next: b}\n  b: {hangup: normal}\n"),
-			[]string{`t.yaml:6:7: node "a": set: want {language: <code>}`}},
+			[]string{`t.yaml:6:7: node "a": set: want at least one variable, e.g. {language: en}`}},
 		{"missing prompt", "flow: t\nnumbers: [\"1\"]\nlanguages: [nl, en, pap]\nstart: a\nnodes:\n  a: {play: [welkom, onbekend]}\n", []string{
-			`t.yaml:6:14: node "a": play: prompt "welkom" does not exist in pap`,
-			`t.yaml:6:22: node "a": play: prompt "onbekend" does not exist in nl, en, pap`,
+			`t.yaml:6:14: node "a": play: prompt "welkom" does not exist in pap; record it or fix the name`,
+			`t.yaml:6:22: node "a": play: prompt "onbekend" does not exist in nl, en, pap; record it or fix the name`,
 		}},
 		{"empty play", flowWith("  a: {play: []}\n"), []string{`t.yaml:6:7: node "a": play: want at least one prompt`}},
 		{"bad prompt name", flowWith("  a: {play: [../../etc/passwd]}\n"),
 			[]string{`t.yaml:6:14: node "a": play: prompt name "../../etc/passwd": want 1 to 64 letters, digits, '-' or '_'`}},
-		{"missing queue", flowWith("  a: {queue: burgerzaken}\n"), []string{`t.yaml:6:14: node "a": queue "burgerzaken" does not exist`}},
+		{"missing queue", flowWith("  a: {queue: burgerzaken}\n"), []string{`t.yaml:6:14: node "a": queue "burgerzaken" does not exist; add it to the routing queues or fix the name`}},
 		{"topic without queue", flowWith("  a: {play: [welkom], topic: Paspoort}\n"),
 			[]string{`t.yaml:6:30: node "a": topic belongs to a queue node`}},
 		{"topic with a line break", flowWith("  a: {queue: paspoort, topic: \"Pas\\r\\nX-Evil: 1\"}\n"),
@@ -175,8 +176,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`t.yaml:6:31: node "a": topic "` + strings.Repeat("x", 65) + `": longer than 64 bytes`}},
 		{"error in inline node", flowWith("  a: {menu: {prompt: hoofdmenu, options: {\"1\": {queue: paspoort, next: b}}}}\n"),
 			[]string{`t.yaml:6:72: inline node "a/1": next: no node named "b"`}},
-		{"loop without input", flowWith("  a: {play: [welkom], next: b}\n  b: {set: {language: en}, next: a}\n"),
-			[]string{`t.yaml:6:3: nodes a -> b -> a loop without waiting for the caller; put a menu or a queue in the loop`}},
+		{"loop without input", flowWith("  a: {goto: b}\n  b: {set: {language: en}, next: a}\n"),
+			[]string{`t.yaml:6:3: nodes a -> b -> a loop without waiting for the caller; put a play, menu or input in the loop`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,18 +261,63 @@ func TestBadFlowGolden(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
-	src := flowWith("  a: {hangup: normal}\n  weg: {play: [welkom], next: a}\n")
-	p, err := Load("t.yaml", []byte(src), builtinChecker())
-	if err != nil {
-		t.Fatal(err)
+	sixOptions := `  a:
+    menu:
+      prompt: hoofdmenu
+      options: {"1": b, "2": b, "3": b, "4": b, "5": b, "6": b}
+  b: {hangup: normal}
+`
+	tests := []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{"unreachable", flowWith("  a: {hangup: normal}\n  weg: {play: [welkom], next: a}\n"),
+			[]string{`t.yaml:7:3: node "weg" is never reached from start; remove it or lead to it`}},
+		{"never left", flowWith("  a: {play: [welkom], next: b}\n  b:\n    menu: {prompt: hoofdmenu, options: {\"1\": b}, exhausted: b}\n"), []string{
+			`t.yaml:6:3: node "a" can never be left: no path from it reaches a queue, a hangup or the end of the flow`,
+			`t.yaml:7:3: node "b" can never be left: no path from it reaches a queue, a hangup or the end of the flow`,
+		}},
+		{"menu over five options", flowWith(sixOptions),
+			[]string{`t.yaml:7:5: node "a": menu has 6 options; callers remember at most 5, so split it into submenus`}},
+		{"long prompt", flowWith("  a: {play: [lang, lang]}\n"), []string{
+			`t.yaml:6:14: node "a": play: prompt "lang" is not recorded in en (callers hear nl)`,
+			`t.yaml:6:14: node "a": play: prompt "lang" is long (45s in nl); keep prompts under 30s, callers hang up on long announcements`,
+		}},
+		{"prompt only in the fallback language", flowWith("  a: {play: [alleen-nl]}\n"),
+			[]string{`t.yaml:6:14: node "a": play: prompt "alleen-nl" is not recorded in en (callers hear nl)`}},
+		{"variable read before set on one path", flowWith(`  a:
+    menu:
+      prompt: hoofdmenu
+      options: {"1": vraag, "2": zeg}
+  vraag:
+    input: {prompt: geef-zaaknummer, var: zaak}
+    next: zeg
+  zeg: {play: [uw-zaaknummer, {say: digits, var: zaak}]}
+`), []string{`t.yaml:13:50: variable "zaak" may be read before it is set (it then reads as empty); set it on every path, or give it a value under vars`}},
+		{"variable set on every path", flowWith(`  a: {set: {zaak: "1"}, next: b}
+  b:
+    branch:
+      cases: [{var: zaak, equals: "1", next: c}]
+      default: c
+  c: {hangup: normal}
+`), nil},
+		{"variable declared", "flow: t\nnumbers: [\"1\"]\nlanguages: [nl]\nstart: a\nvars: {zaak: \"\"}\nnodes:\n  a: {play: [{say: digits, var: zaak}]}\n", nil},
 	}
-	var got []string
-	for _, w := range p.Warnings() {
-		got = append(got, w.Error())
-	}
-	want := []string{`t.yaml:7:3: node "weg" is never reached from start`}
-	if !slices.Equal(got, want) {
-		t.Errorf("Warnings() = %q, want %q", got, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Load("t.yaml", []byte(tt.src), builtinChecker())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range p.Warnings() {
+				got = append(got, w.Error())
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Warnings():\n got  %q\n want %q", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -305,5 +351,14 @@ func TestPosString(t *testing.T) {
 				t.Errorf("String() = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestScheduleAlias(t *testing.T) {
+	src := "flow: t\nnumbers: [\"1\"]\nlanguages: [nl]\nstart: a\nschedules:\n  k: {timezone: Europe/Amsterdam, weekly: {mon: &r \"08:00-09:00\", tue: *r}}\nnodes:\n  a: {hours: k, open: b, closed: b}\n  b: {hangup: normal}\n"
+	_, err := Load("t.yaml", []byte(src), nil)
+	want := `t.yaml:6:72: schedule "k": YAML aliases (*r) are not supported; write the value out`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v, want %q", err, want)
 	}
 }

@@ -61,6 +61,9 @@ func (ps *problems) add(pos Pos, msg string) {
 	ps.list = append(ps.list, Problem{Pos: pos, Msg: msg})
 }
 
+// count returns how many problems were found, shown or not.
+func (ps *problems) count() int { return len(ps.list) + ps.dropped }
+
 // full reports whether further problems would be dropped, so callers can
 // skip costly work (such as suggestions) for them.
 func (ps *problems) full() bool { return len(ps.list) >= maxProblems }
