@@ -102,9 +102,10 @@ const (
 
 // SubscribeApp subscribes the client's app to event sources, such as
 // SourceEndpoint+"PJSIP/1001", and returns what the app is subscribed to
-// afterwards. It is idempotent. Whether Asterisk keeps subscriptions
-// across a WebSocket reconnect is not documented, so re-apply them on
-// every connect.
+// afterwards. Asterisk 22 keeps subscriptions across WebSocket reconnects
+// and counts them: each SubscribeApp needs its own UnsubscribeApp. A
+// client that re-applies its subscriptions on every connect, as kcc does,
+// just raises the count.
 func (c *Client) SubscribeApp(ctx context.Context, sources ...string) (Application, error) {
 	return c.appSubscription(ctx, http.MethodPost, sources)
 }

@@ -32,6 +32,7 @@ type Config struct {
 	Flows    Flows    `mapstructure:"flows"`
 	Log      Log      `mapstructure:"log"`
 	Asterisk Asterisk `mapstructure:"asterisk"`
+	API      API      `mapstructure:"api"`
 	Queues   []Queue  `mapstructure:"queues"`
 	Agents   []Agent  `mapstructure:"agents"`
 }
@@ -97,6 +98,13 @@ type Asterisk struct {
 	Username string `mapstructure:"username"`
 	Password string `mapstructure:"password"`
 	App      string `mapstructure:"app"`
+}
+
+// API configures kcc's HTTP server: health, and the admin endpoints
+// (flow reload and rollback, incident messages) behind a bearer token.
+type API struct {
+	Listen     string `mapstructure:"listen"`      // host:port; empty = no HTTP server
+	AdminToken string `mapstructure:"admin_token"` // empty = admin endpoints refuse every request
 }
 
 // Queue is one queue and the skills an agent needs to take its calls.
@@ -342,6 +350,12 @@ func (c Config) Validate() error {
 		if c.Asterisk.App == "" {
 			bad("asterisk.app is empty")
 		}
+	}
+	if _, err := netip.ParseAddrPort(c.API.Listen); c.API.Listen != "" && err != nil {
+		bad("api.listen %q: want ip:port", c.API.Listen)
+	}
+	if c.API.AdminToken != "" && len(c.API.AdminToken) < 16 {
+		bad("api.admin_token: at least 16 characters, so that it cannot be guessed")
 	}
 	queues := make(map[string]bool)
 	for i, q := range c.Queues {

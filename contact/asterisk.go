@@ -55,6 +55,11 @@ func (l *AsteriskLine) connect(ctx context.Context, endpoint string, o routing.O
 	if l == nil {
 		return nil, nil, errors.New("agent is on Asterisk but no ARI connection is configured")
 	}
+	// The router's ring timer started with the offer; Asterisk's must run
+	// out a second before it, counting the time the setup below takes
+	// (seconds when Asterisk is busy), so that a no-answer comes back as
+	// a cause rather than a withdrawn offer.
+	deadline := time.Now().Add(l.ringTimeout - time.Second)
 	suffix := fmt.Sprintf("%s-%d", info.contact, o.ID)
 	a := &asteriskConn{
 		line: l, emID: "kcc-em-" + suffix, agentID: "kcc-agent-" + suffix, bridgeID: "kcc-bridge-" + suffix,
@@ -107,7 +112,7 @@ func (l *AsteriskLine) connect(ctx context.Context, endpoint string, o routing.O
 	log.Info().Str("endpoint", endpoint).Msg("ringing agent on Asterisk")
 	if _, err := l.client.Originate(ctx, ari.OriginateRequest{
 		ChannelID: a.agentID, Endpoint: endpoint, AppArgs: []string{"agent", string(info.contact)},
-		CallerID: fmt.Sprintf("%q <%s>", info.name, info.caller), Timeout: max(l.ringTimeout-time.Second, time.Second),
+		CallerID: fmt.Sprintf("%q <%s>", info.name, info.caller), Timeout: max(time.Until(deadline).Truncate(time.Second), time.Second), // ARI rounds up
 		Variables: vars,
 	}); err != nil {
 		return fail(err)

@@ -3,7 +3,10 @@ package contact
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +29,8 @@ type contact struct {
 	log    zerolog.Logger
 	caller string
 	ctx    context.Context // the caller's side: done when the caller is gone
+	// flowVersion is the deployed flow version the call runs (flows.Version.ID).
+	flowVersion string
 
 	// connected hands an answered agent leg from a ring goroutine to the
 	// contact's own goroutine (waiting in Enqueue).
@@ -54,9 +59,12 @@ var _ ivr.Call = (*contact)(nil)
 // and is returned.
 func (c *contact) Play(ctx context.Context, lang call.Language, names []string, interruptible bool) (call.Digit, error) {
 	for _, name := range names {
-		p, ok := c.svc.prompts.Prompt(lang, name)
+		p, used, ok := c.svc.prompts.Lookup(lang, name)
 		if !ok {
 			return 0, fmt.Errorf("play %s/%s: no such prompt", lang, name)
+		}
+		if used != lang {
+			c.log.Debug().Str("prompt", name).Str("language", string(used)).Msg("prompt from the fallback language")
 		}
 		d, err := c.play(ctx, p.Frames(c.sess.Codec()), interruptible)
 		if err != nil || d != 0 {
@@ -283,18 +291,41 @@ type ringInfo struct {
 	topic   string
 	lang    call.Language
 	waited  time.Duration
-	codec   media.Codec // the caller's leg's codec
+	codec   media.Codec       // the caller's leg's codec
+	flow    string            // the IVR flow version the call runs
+	vars    map[string]string // what the IVR collected (a case number), as X-KCC-Var-<name>
 }
 
 // headers are the X-KCC-* headers of DESIGN.md §4.
 func (r ringInfo) headers() []sip.Header {
-	return []sip.Header{
+	hs := []sip.Header{
 		{Name: "X-KCC-Contact-ID", Value: string(r.contact)},
 		{Name: "X-KCC-Queue", Value: r.queue},
 		{Name: "X-KCC-Topic", Value: r.topic},
 		{Name: "X-KCC-Wait", Value: strconv.Itoa(int(r.waited.Seconds()))},
 		{Name: "X-KCC-Language", Value: string(r.lang)},
+		{Name: "X-KCC-Flow-Version", Value: r.flow},
 	}
+	for _, k := range slices.Sorted(maps.Keys(r.vars)) {
+		if v := r.vars[k]; headerSafe(k) && headerSafe(v) {
+			hs = append(hs, sip.Header{Name: "X-KCC-Var-" + k, Value: v})
+		}
+	}
+	return hs
+}
+
+// headerSafe admits what the IVR collects (digits, names) into a SIP
+// header: printable ASCII without separators that could break it.
+func headerSafe(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x21 || r > 0x7e || strings.ContainsRune(`"\,;:<>`, r) {
+			return false
+		}
+	}
+	return true
 }
 
 // agentConn is an answered agent's side of the call, whichever line
@@ -316,7 +347,7 @@ func (c *contact) dial(ctx context.Context, o routing.Offer) {
 	router := c.svc.router
 	c.mu.Lock()
 	info := ringInfo{contact: c.id, caller: c.caller, queue: c.queue.Queue, topic: c.topic,
-		lang: c.queue.Language, waited: time.Since(c.enqueued), codec: c.sess.Codec()}
+		lang: c.queue.Language, waited: time.Since(c.enqueued), codec: c.sess.Codec(), flow: c.flowVersion, vars: c.queue.Vars}
 	c.mu.Unlock()
 	info.name = c.caller
 	if info.topic != "" {

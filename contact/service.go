@@ -31,6 +31,13 @@ type Config struct {
 	// service number in the carrier's routing, unlike 503 (RFC 3261 §21.5.4).
 	MaxCalls       int
 	OverloadPrompt string
+
+	// Now is the IVR's clock for opening hours and time conditions; nil
+	// means time.Now (tests pin it inside opening hours).
+	Now func() time.Time
+	// Incidents are the incident messages the IVR's incident nodes play;
+	// nil means none.
+	Incidents ivr.Incidents
 }
 
 // Router is the part of routing.Router a contact drives.
@@ -40,7 +47,14 @@ type Router interface {
 	Answered(offerID uint64) error
 	Declined(offerID uint64)
 	Ended(id call.ID)
+	Counts(queue string) (waiting, available int)
 }
+
+// queueState shows the router's queues to the IVR's conditions.
+type queueState struct{ r Router }
+
+func (q queueState) Waiting(queue string) int   { w, _ := q.r.Counts(queue); return w }
+func (q queueState) Available(queue string) int { _, a := q.r.Counts(queue); return a }
 
 // Phones reaches registered agents: where they are and how to ring them.
 type Phones interface {
@@ -55,7 +69,7 @@ type Service struct {
 	log     zerolog.Logger
 	media   *media.Engine
 	prompts *prompts.Catalog
-	flows   map[string]*ivr.Program // by dialled number
+	flows   Flows
 	phones  Phones
 	topics  map[string]string // queue -> topic shown to agents
 	router  Router
@@ -69,23 +83,21 @@ type Service struct {
 	calls    sync.WaitGroup
 }
 
-// New builds the service. flows are indexed by every number they answer; a
-// number claimed by two flows is an error.
-func New(cfg Config, m *media.Engine, catalog *prompts.Catalog, flows []*ivr.Program,
+// Flows tells which IVR program answers a dialled number: the version
+// deployed now, with its id. A call looks it up once, when it arrives, and
+// keeps that version to the end.
+type Flows interface {
+	Program(number string) (p *ivr.Program, version string, ok bool)
+	Programs() []*ivr.Program
+}
+
+// New builds the service.
+func New(cfg Config, m *media.Engine, catalog *prompts.Catalog, flows Flows,
 	queues []routing.Queue, phones Phones, log zerolog.Logger) (*Service, error) {
 	s := &Service{
-		cfg: cfg, log: log, media: m, prompts: catalog, phones: phones,
-		flows:    make(map[string]*ivr.Program),
+		cfg: cfg, log: log, media: m, prompts: catalog, phones: phones, flows: flows,
 		topics:   make(map[string]string),
 		contacts: make(map[call.ID]*contact),
-	}
-	for _, p := range flows {
-		for _, n := range p.Numbers() {
-			if other, dup := s.flows[n]; dup {
-				return nil, fmt.Errorf("contact: number %s is answered by flows %s and %s", n, other.Name(), p.Name())
-			}
-			s.flows[n] = p
-		}
 	}
 	for _, q := range queues {
 		s.topics[q.Name] = q.Topic
@@ -94,7 +106,7 @@ func New(cfg Config, m *media.Engine, catalog *prompts.Catalog, flows []*ivr.Pro
 		if name == "" {
 			continue
 		}
-		for _, p := range flows {
+		for _, p := range flows.Programs() {
 			for _, l := range p.Languages() {
 				if !catalog.Has(l, name) {
 					return nil, fmt.Errorf("contact: prompt %q missing for language %s", name, l)
@@ -137,7 +149,7 @@ func (s *Service) ServeCall(in *sip.Inbound) {
 	log := s.log.With().Str("contact_id", string(id)).Str("sip_call_id", in.CallID()).Logger()
 	log.Info().Str("number", in.Number()).Str("from", caller).Str("source", in.Source()).Msg("incoming call")
 
-	prog, ok := s.flows[in.Number()]
+	prog, flowVersion, ok := s.flows.Program(in.Number())
 	if !ok {
 		log.Info().Msg("unknown number: 404")
 		_ = in.Reject(404, "Not Found")
@@ -191,10 +203,11 @@ func (s *Service) ServeCall(in *sip.Inbound) {
 			return
 		}
 	}
-	log.Info().Str("codec", sess.Codec().Name).Str("flow", prog.Name()).Str("flow_version", prog.Version()).Msg("answered")
+	log = log.With().Str("flow", prog.Name()).Str("flow_version", flowVersion).Logger()
+	log.Info().Str("codec", sess.Codec().Name).Msg("answered")
 
 	c := &contact{
-		id: id, svc: s, in: in, sess: sess, log: log, caller: caller,
+		id: id, svc: s, in: in, sess: sess, log: log, caller: caller, flowVersion: flowVersion,
 		ctx: in.Context(), connected: make(chan *agentLeg, 1), held: make(chan struct{}, 1), rings: make(map[uint64]context.CancelFunc),
 	}
 	s.mu.Lock()
@@ -208,7 +221,9 @@ func (s *Service) ServeCall(in *sip.Inbound) {
 	}()
 
 	// An engine per call: it is cheap and logs with the call's fields.
-	res, err := ivr.NewEngine(log).Run(in.Context(), c, prog)
+	res, err := ivr.NewEngine(log).RunEnv(in.Context(), c, prog, ivr.Env{
+		Caller: caller, Now: s.cfg.Now, Queues: queueState{s.router}, Incidents: s.cfg.Incidents,
+	})
 	switch {
 	case err != nil && in.Context().Err() != nil:
 		log.Info().Strs("path", res.Path).Msg("caller hung up")

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kcc/config"
+	"kcc/ivr"
 	"kcc/media"
 	"kcc/peertest"
 	"kcc/routing"
@@ -299,12 +300,23 @@ func TestIntegrationBinaryServesWelcome(t *testing.T) {
 	})
 	waitFor(t, 10*time.Second, "kcc serving", func() bool { return strings.Contains(logs.String(), "kcc serving") })
 
-	welcome, _ := catalog(t).Prompt("nl", "welkom")
+	// The binary runs on the real clock and the built-in flow checks
+	// opening hours: outside them the caller hears "gesloten" and kcc
+	// hangs up. The simulator, the same engine, says which it is now.
+	name, closed := builtinFirstPrompt(t, time.Now())
+	welcome, ok := catalog(t).Prompt("nl", name)
+	if !ok {
+		t.Fatalf("no Dutch prompt %s", name)
+	}
 	pause := welcome.Duration() + 500*time.Millisecond
+	sf := "caller.xml"
+	if closed {
+		sf = "hungup.xml"
+	}
 	res := peertest.RunSIPp(t, pause+20*time.Second, map[string]string{
-		"caller.xml": scenario(t, "caller.xml", "PAUSE_MS", strconv.Itoa(int(pause/time.Millisecond))),
+		sf:           scenario(t, sf, "PAUSE_MS", strconv.Itoa(int(pause/time.Millisecond))),
 		"media.pcap": string(callerStream(pause)),
-	}, "-sf", "caller.xml", kccIP+":5060", "-s", "14070", "-i", callerIP, "-p", "5099", "-mp", "16000",
+	}, "-sf", sf, kccIP+":5060", "-s", "14070", "-i", callerIP, "-p", "5099", "-mp", "16000",
 		"-m", "1", "-l", "1", "-timeout", "30s")
 	if res.ExitCode != 0 {
 		t.Fatalf("SIPp call failed (exit %d):\n%s", res.ExitCode, res.Output)
@@ -319,4 +331,27 @@ func TestIntegrationBinaryServesWelcome(t *testing.T) {
 		}
 	}
 	sameAudio(t, heard, welcome.Frames(media.PCMA), media.PCMA.Silence())
+}
+
+// builtinFirstPrompt runs the built-in flow in the simulator at `at` with
+// no keys and returns the first prompt a Dutch caller hears, and whether
+// the flow then hangs up (closed) rather than queueing.
+func builtinFirstPrompt(t *testing.T, at time.Time) (string, bool) {
+	t.Helper()
+	p, err := ivr.Load("builtin", ivr.Builtin(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := ivr.Simulate(p, ivr.SimOptions{At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range tr.Lines {
+		if rest, ok := strings.CutPrefix(l, "play nl ["); ok {
+			name, _, _ := strings.Cut(strings.TrimSuffix(rest, "]"), " ")
+			return name, tr.Result.Cause != ivr.CauseQueued
+		}
+	}
+	t.Fatalf("the built-in flow plays nothing at %v:\n%s", at, tr)
+	return "", false
 }

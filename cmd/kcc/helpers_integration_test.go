@@ -59,6 +59,10 @@ type testKCC struct {
 	stopped chan error         // run's result
 }
 
+// openHours is the IVR clock of in-process tests: a Wednesday morning,
+// when the built-in flow's opening hours let callers through.
+func openHours() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) }
+
 // startKCC runs kcc on ip:5060 with test-scale timers; mutate may change the
 // configuration first. It stops at cleanup and dumps its log if the test failed.
 func startKCC(t *testing.T, ip string, mutate func(*config.Config)) *testKCC {
@@ -68,6 +72,7 @@ func startKCC(t *testing.T, ip string, mutate func(*config.Config)) *testKCC {
 		t.Fatal(err)
 	}
 	cfg.SIP.Listen = ip + ":5060"
+	cfg.API.Listen = ip + ":8080"
 	cfg.Media.IP = ip
 	cfg.Media.PortMin, cfg.Media.PortMax = 40000, 40999 // Asterisk's RTP uses 30000-30999
 	cfg.Routing.RingTimeout = 5 * time.Second
@@ -80,7 +85,7 @@ func startKCC(t *testing.T, ip string, mutate func(*config.Config)) *testKCC {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	a, err := newApp(cfg, zerolog.New(logs).With().Timestamp().Logger())
+	a, err := newApp(cfg, zerolog.New(logs).With().Timestamp().Logger(), withIVRClock(openHours))
 	if err != nil {
 		t.Fatal(err)
 	}

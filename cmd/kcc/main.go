@@ -10,17 +10,20 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"kcc/api"
 	"kcc/ari"
 	"kcc/call"
 	"kcc/config"
 	"kcc/contact"
-	"kcc/ivr"
+	"kcc/flows"
+	"kcc/incident"
 	"kcc/media"
 	"kcc/prompts"
 	"kcc/routing"
@@ -39,6 +42,8 @@ func main() {
 
 const usage = `usage:
   kcc serve [--config FILE]   answer calls (compiled-in defaults without --config)
+  kcc flow ...                validate flows; versions, reload, rollback (kcc flow for more)
+  kcc incident ...            incident messages in the IVR (kcc incident for more)
   kcc version                 print the version`
 
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
@@ -62,6 +67,10 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			return err
 		}
 		return a.run(ctx)
+	case "flow":
+		return flowCmd(ctx, args[1:], environ, stdout, stderr)
+	case "incident":
+		return incidentCmd(ctx, args[1:], environ, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "kcc", version())
 		return nil
@@ -106,12 +115,18 @@ type app struct {
 	sip       *sip.Server
 	svc       *contact.Service
 	router    *routing.Router
-	flows     []*ivr.Program
+	flows     *flows.Library
+	incidents *incident.Board
+	api       *api.Server // nil without api.listen
 }
 
 // newApp builds every component from cfg. Sockets are bound here, so a
 // busy address fails now and tests can call as soon as newApp returns.
-func newApp(cfg config.Config, log zerolog.Logger) (*app, error) {
+func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, error) {
+	var o appOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	fsys := prompts.Builtin()
 	if cfg.Prompts.Dir != "" {
 		fsys = os.DirFS(cfg.Prompts.Dir)
@@ -125,9 +140,28 @@ func newApp(cfg config.Config, log zerolog.Logger) (*app, error) {
 		queues = append(queues, routing.Queue{Name: q.Name, Topic: q.Topic, Skills: q.Skills})
 	}
 	a := &app{log: log, cfg: cfg}
-	if a.flows, err = loadFlows(cfg.Flows, checker{catalog, queues}); err != nil {
+	if a.flows, err = flows.New(flows.Config{Files: cfg.Flows.Files, Checker: checker{catalog, queues}},
+		log.With().Str("component", "flows").Logger()); err != nil {
 		return nil, err
 	}
+	// An incident message must exist in every language a flow speaks.
+	a.incidents = incident.NewBoard(func(name string) bool {
+		for _, p := range a.flows.Programs() {
+			for _, l := range p.Languages() {
+				if _, _, ok := catalog.Lookup(l, name); !ok {
+					return false
+				}
+			}
+		}
+		return true
+	}, func(slot string) bool {
+		for _, p := range a.flows.Programs() {
+			if slices.Contains(p.IncidentSlots(), slot) {
+				return true
+			}
+		}
+		return false
+	})
 	var mediaAdvertise netip.Addr
 	if cfg.Media.Advertise != "" {
 		mediaAdvertise = netip.MustParseAddr(cfg.Media.Advertise) // validated by config
@@ -196,6 +230,8 @@ func newApp(cfg config.Config, log zerolog.Logger) (*app, error) {
 		RequeuePrompt:  "opnieuw-verbinden",
 		MaxCalls:       cfg.Call.MaxCalls,
 		OverloadPrompt: overloadPrompt,
+		Incidents:      a.incidents,
+		Now:            o.ivrClock,
 	},
 		a.media, catalog, a.flows, queues, phones{a.reg, a.sip}, log)
 	if err != nil {
@@ -217,11 +253,37 @@ func newApp(cfg config.Config, log zerolog.Logger) (*app, error) {
 		a.line = contact.NewAsteriskLine(a.ari, a.media, cfg.Routing.RingTimeout, log.With().Str("component", "asterisk").Logger())
 		a.svc.UseAsterisk(a.line, a.endpoints)
 	}
+	if cfg.API.Listen != "" {
+		a.api, err = api.New(api.Config{Listen: cfg.API.Listen, AdminToken: cfg.API.AdminToken}, a.flows, a.incidents,
+			log.With().Str("component", "api").Logger())
+		if err != nil {
+			return nil, errors.Join(err, a.close())
+		}
+	}
 	return a, nil
 }
 
+// appOptions are what tests change beyond the configuration.
+type appOptions struct {
+	ivrClock func() time.Time // nil: time.Now
+}
+
+type appOption func(*appOptions)
+
+// withIVRClock gives the IVR another clock: the built-in flow checks
+// opening hours, and a test must not hear "gesloten" at night.
+func withIVRClock(now func() time.Time) appOption {
+	return func(o *appOptions) { o.ivrClock = now }
+}
+
 // close releases what newApp bound when the app never runs.
-func (a *app) close() error { return a.sip.Close() }
+func (a *app) close() error {
+	err := a.sip.Close()
+	if a.api != nil {
+		err = errors.Join(err, a.api.Close())
+	}
+	return err
+}
 
 // run serves until ctx is done, then drains (new calls get 503 while the
 // calls in progress go on for up to call.drain_timeout, then are hung up),
@@ -229,14 +291,22 @@ func (a *app) close() error { return a.sip.Close() }
 func (a *app) run(ctx context.Context) error {
 	defer a.router.Close()
 	a.log.Info().Str("sip", a.cfg.SIP.Listen).Str("media_ip", a.cfg.Media.IP).
-		Int("flows", len(a.flows)).Str("version", version()).Msg("kcc serving")
+		Int("flows", len(a.flows.Programs())).Str("version", version()).Msg("kcc serving")
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	// The servers outlive ctx by the drain: they stop when cancel is called.
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	wg.Go(func() { errc <- a.media.Run(runCtx) })
 	wg.Go(func() { errc <- a.sip.Run(runCtx) })
+	if a.api != nil {
+		wg.Go(func() { errc <- a.api.Run(runCtx) })
+	}
+	wg.Go(func() {
+		if err := a.flows.Watch(runCtx); err != nil {
+			a.log.Error().Err(err).Msg("flow files are not watched; reload them through the admin API")
+		}
+	})
 	if a.ari != nil {
 		wg.Go(func() { errc <- a.ari.Run(runCtx) })
 		wg.Go(func() { a.line.RunPresence(runCtx, a.endpoints, presence{a.router, a.log}) })
@@ -285,29 +355,6 @@ func (a *app) drain() {
 	}
 }
 
-func loadFlows(c config.Flows, chk ivr.Checker) ([]*ivr.Program, error) {
-	if len(c.Files) == 0 {
-		p, err := ivr.Load("builtin:14070.yaml", ivr.Builtin(), chk)
-		if err != nil {
-			return nil, fmt.Errorf("built-in flow: %w", err)
-		}
-		return []*ivr.Program{p}, nil
-	}
-	var progs []*ivr.Program
-	for _, f := range c.Files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("flow: %w", err)
-		}
-		p, err := ivr.Load(f, src, chk)
-		if err != nil {
-			return nil, err
-		}
-		progs = append(progs, p)
-	}
-	return progs, nil
-}
-
 // checker lets the IVR compiler check prompt and queue names.
 type checker struct {
 	catalog *prompts.Catalog
@@ -315,6 +362,17 @@ type checker struct {
 }
 
 func (c checker) HasPrompt(lang call.Language, name string) bool { return c.catalog.Has(lang, name) }
+
+// Chain is the prompt fallback chain of lang (en -> nl).
+func (c checker) Chain(l call.Language) []call.Language { return c.catalog.Chain(l) }
+
+// PromptDuration is how long a prompt plays, 0 when it does not exist.
+func (c checker) PromptDuration(l call.Language, name string) time.Duration {
+	if p, ok := c.catalog.Prompt(l, name); ok {
+		return p.Duration()
+	}
+	return 0
+}
 
 func (c checker) HasQueue(name string) bool {
 	for _, q := range c.queues {
