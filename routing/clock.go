@@ -2,11 +2,13 @@ package routing
 
 import "time"
 
-// Clock is the router's source of time. Ring timeouts and wrap-up are
-// scheduled through it so tests and simulations can control time.
+// Clock is the router's source of time. Ring timeouts, wrap-up, escalation
+// and max wait are scheduled through it so tests and simulations can control
+// time.
 //
-// AfterFunc must call f later on its own goroutine, never before it returns:
-// the router calls AfterFunc while holding its lock, and f takes that lock.
+// AfterFunc must call f later, never before it returns: the router calls
+// AfterFunc while holding its lock, and f takes that lock. A real clock runs
+// f on its own goroutine; a simulator may run it from its event loop.
 // The returned stop function reports whether it prevented f from running; the
 // router treats a late f as harmless, so stop need not be exact.
 type Clock interface {

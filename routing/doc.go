@@ -1,25 +1,49 @@
-// Package routing owns the contact centre's routing state: queues, agents and
-// their skills, the agent state machine (logged out, available, ringing, on
-// call, wrap-up), the waiting contacts in queue order, and the offers that
-// ring an agent for a contact.
+// Package routing owns the contact centre's routing state: queues, agents
+// and their skills with proficiency 1-5, the agent state machine (logged
+// out, available, ringing, on call, wrap-up, busy elsewhere, paused with a
+// reason), the waiting contacts in queue order, the offers that ring an
+// agent for a contact, and the wait estimates callers hear.
 //
 // The package is pure: it performs no SIP, RTP, HTTP or SQL and starts no
 // goroutines of its own. Time comes from an injected [Clock], agents are
 // reached through a [Line] that the call-lifecycle layer implements, and every
 // state change is reported as an [Event] to an optional [Observer]. This keeps
 // routing deterministic, so it can be tested with testing/synctest and run in
-// a simulator.
+// a simulator (package routing/sim).
 //
-// A [Router] matches whenever something changes: a contact is enqueued, an
-// agent becomes available, or an offer ends. Contacts are served oldest first
-// across all queues; each goes to the longest-idle agent that has every skill
-// its queue requires. An unanswered offer moves on after the ring timeout
-// while the contact keeps its place at the head of the queue.
+// Matching keeps one invariant: no waiting contact without a ringing offer
+// has an available agent it may go to. A contact that joins, escalates or
+// loses its offer picks among the available agents by its queue's
+// [Strategy] (longest idle, most skilled, least talk time, round robin,
+// random), preferring agents it has not rung yet. An agent that becomes
+// available takes the most urgent contact over every queue it serves:
+// highest priority, then longest wait × queue weight. Within a queue,
+// contacts are ordered by priority, then by first queue time.
 //
-// Effects (Line calls and Observer events) are collected while the router's
-// lock is held and run after it is released, in the order they were produced,
-// by whichever goroutine is not already running them. Line and Observer may
-// therefore call back into the Router.
+// Escalation steps ("bullseye") lower a queue's minimum proficiency or add
+// alternative skill groups after a contact has waited a while; they fire on
+// clock timers, also while an offer rings, and the wider set counts from the
+// next offer. An unanswered or declined offer moves on while the contact
+// keeps its place; Config.MaxMisses pauses an agent after that many misses
+// in a row. After a call the agent wraps up (its own time, else the queue's,
+// else Config's, plus extra after a care call); an agent in wrap-up, busy or
+// paused is never counted available. A pause asked for during a call or
+// wrap-up starts when they end, and only Unpause ends a pause.
+//
+// [Router.Estimate] gives a waiting caller's expected wait by the
+// queue-length estimator with abandonment, learnt from the queue's recent
+// handle times and abandonments, with a confidence rule for announcing it
+// ("about N minutes" or "more than N minutes"). The estimate made when a
+// contact joins is carried in its events next to the wait it got, for
+// calibration. At a queue's MaxWait the router tells the [OverflowHandler];
+// the lifecycle layer then moves the contact ([Router.Move]), offers a
+// callback or ends it.
+//
+// Effects (Line calls, overflow notices and Observer events) are collected
+// while the router's lock is held and run after it is released, in the
+// order they were produced, by whichever goroutine is not already running
+// them. Line, OverflowHandler and Observer may therefore call back into the
+// Router.
 //
 // Layer 1: routing imports only kcc/call and the standard library (plus
 // zerolog). The call-lifecycle package, api, cmd and simulators may import it.

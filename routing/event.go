@@ -13,7 +13,8 @@ type EventKind int
 // Event kinds. Each names the fields of Event it sets besides Kind and At.
 const (
 	_ EventKind = iota
-	// ContactQueued: Contact, Queue, Position (1-based, in its queue).
+	// ContactQueued: Contact, Queue, Position (1-based, in its queue),
+	// Priority, Predicted.
 	ContactQueued
 	// OfferRinging: Contact, Queue, Agent, Offer, Attempt.
 	OfferRinging
@@ -21,13 +22,27 @@ const (
 	OfferTimedOut
 	// OfferDeclined: Contact, Queue, Agent, Offer, Attempt, Rang.
 	OfferDeclined
-	// ContactAnswered: Contact, Queue, Agent, Offer, Attempt, Waited, Rang.
+	// ContactAnswered: Contact, Queue, Agent, Offer, Attempt, Waited, Rang,
+	// Predicted (as at queue time, for calibration against Waited).
 	ContactAnswered
-	// ContactAbandoned: Contact, Queue, Position, Waited; Agent, Offer,
-	// Attempt and Rang too when an offer was ringing.
+	// ContactAbandoned: Contact, Queue, Position, Waited, Predicted; Agent,
+	// Offer, Attempt and Rang too when an offer was ringing.
 	ContactAbandoned
-	// AgentStateChanged: Agent, From, To; Contact when one is involved.
+	// AgentStateChanged: Agent, From, To; Contact when one is involved;
+	// Reason when To or From is Paused (so an unpause tells which pause
+	// it ends).
 	AgentStateChanged
+	// ContactEscalated: Contact, Queue, Level (1 for the first step),
+	// Waited. A ringing offer goes on; the wider set of agents counts from
+	// the next offer.
+	ContactEscalated
+	// ContactMaxWait: Contact, Queue, Position, Waited, Other (the queue's
+	// Overflow). The contact stays queued until the lifecycle layer acts.
+	ContactMaxWait
+	// ContactMoved: Contact, Queue (the new one), Other (the old one),
+	// Position, Priority, Predicted; Agent, Offer, Attempt and Rang too
+	// when a ringing offer was withdrawn.
+	ContactMoved
 )
 
 var eventKindNames = [...]string{
@@ -38,6 +53,9 @@ var eventKindNames = [...]string{
 	ContactAnswered:   "contact-answered",
 	ContactAbandoned:  "contact-abandoned",
 	AgentStateChanged: "agent-state-changed",
+	ContactEscalated:  "contact-escalated",
+	ContactMaxWait:    "contact-max-wait",
+	ContactMoved:      "contact-moved",
 }
 
 // String returns the kind's name, e.g. "offer-ringing".
@@ -69,6 +87,14 @@ type Event struct {
 	// Rang is how long the offer rang.
 	Rang     time.Duration
 	From, To AgentState
+	Reason   string // pause reason
+	Priority int    // the contact's priority, its queue's included
+	Level    int    // escalation level, 0 before the first step
+	// Predicted is the wait estimated when the contact joined its queue:
+	// zero when an agent took it at once, negative when no agent could
+	// serve the queue, so there was no basis for an estimate.
+	Predicted time.Duration
+	Other     string // another queue, see the kinds
 }
 
 // Observer receives every Event in the order the router produced it. Event is
@@ -77,12 +103,4 @@ type Event struct {
 // must not block, and it may call back into the Router.
 type Observer interface {
 	Event(Event)
-}
-
-// Option configures a Router in New.
-type Option func(*Router)
-
-// WithObserver makes the router report its events to o.
-func WithObserver(o Observer) Option {
-	return func(r *Router) { r.obs = o }
 }

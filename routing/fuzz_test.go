@@ -21,22 +21,28 @@ func FuzzRouter(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 1, 2, 5, 7, 15, 7, 15, 3, 0})     // timeouts, abandon
 	f.Add([]byte{2, 0, 2, 1, 0, 2, 4, 0, 1, 2, 0, 2, 7, 9}) // decline, logout while ringing
 	f.Add([]byte{0, 3, 2, 2, 5, 0, 1, 3, 6, 0, 0, 3, 7, 30})
-	f.Add([]byte{2, 4, 3, 4, 5, 4, 6, 4, 4, 4, 0, 0, 0, 0, 1, 1})                   // calls for unknown contacts
-	f.Add([]byte{0, 1, 8, 5, 2, 0, 8, 1, 0, 1, 8, 5, 2, 1, 5, 1, 6, 1, 7, 9, 8, 1}) // busy elsewhere
+	f.Add([]byte{2, 4, 3, 4, 5, 4, 6, 4, 4, 4, 0, 0, 0, 0, 1, 1})                        // calls for unknown contacts
+	f.Add([]byte{0, 1, 8, 5, 2, 0, 8, 1, 0, 1, 8, 5, 2, 1, 5, 1, 6, 1, 7, 9, 8, 1})      // busy elsewhere
+	f.Add([]byte{0, 0, 2, 4, 9, 0, 2, 4, 10, 0, 12, 7, 7, 31, 11, 5, 7, 31, 4, 0, 4, 1}) // pause, escalation, move
+	f.Add([]byte{0, 1, 12, 2, 12, 6, 4, 0, 4, 1, 4, 2, 7, 20, 9, 1, 5, 0, 6, 0, 10, 1})  // priorities, RONA pause
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 512 {
 			data = data[:512]
 		}
 		synctest.Test(t, func(t *testing.T) {
-			fx := newFixture(t, Config{RingTimeout: 5 * time.Second, WrapUp: 3 * time.Second},
-				append(testQueues(), Queue{Name: "combi", Skills: []string{"afval", "burgerzaken"}}), testAgents())
-			queues := []string{"paspoort", "afval", "algemeen", "combi"}
+			cfg := Config{RingTimeout: 5 * time.Second, WrapUp: 3 * time.Second, MaxMisses: 2,
+				Care: Care{Priority: 5, WrapUp: time.Second}}
+			esc := Queue{Name: "esc", Skills: []string{"afval", "burgerzaken"}, Strategy: RoundRobin, MaxWait: 20 * time.Second,
+				Escalation: []Step{{After: 10 * time.Second, Skills: []string{"afval"}}, {After: 30 * time.Second, Skills: []string{}, MinProficiency: 1}}}
+			fx := newFixture(t, cfg, append(testQueues(),
+				Queue{Name: "combi", Skills: []string{"afval", "burgerzaken"}, Strategy: MostSkilled, Priority: 1}, esc), testAgents())
+			queues := []string{"paspoort", "afval", "algemeen", "combi", "esc"}
 			offers := map[call.ID]uint64{}
 			fx.line.onRing = func(o Offer) { offers[o.Contact] = o.ID } // Ring runs one at a time
 			next := 0
 			contact := func(b byte) call.ID { return call.ID(fmt.Sprint("c", int(b)%(next+1))) }
 			for i := 0; i+1 < len(data); i += 2 {
-				op, arg := data[i]%9, data[i+1]
+				op, arg := data[i]%13, data[i+1]
 				agent := testAgents()[int(arg)%4].ID
 				switch op {
 				case 0:
@@ -50,7 +56,7 @@ func FuzzRouter(f *testing.F) {
 				case 2:
 					id := call.ID(fmt.Sprint("c", next))
 					next++
-					if err := fx.Enqueue(Contact{ID: id, Queue: queues[int(arg)%4]}); err != nil {
+					if err := fx.Enqueue(Contact{ID: id, Queue: queues[int(arg)%5]}); err != nil {
 						t.Fatalf("Enqueue: %v", err)
 					}
 				case 3:
@@ -68,6 +74,31 @@ func FuzzRouter(f *testing.F) {
 				case 8:
 					if err := fx.SetBusy(agent, arg&4 != 0); err != nil {
 						t.Fatalf("SetBusy: %v", err)
+					}
+				case 9:
+					if err := fx.Pause(agent, "fuzz"); err != nil {
+						t.Fatalf("Pause: %v", err)
+					}
+				case 10:
+					if err := fx.Unpause(agent); err != nil {
+						t.Fatalf("Unpause: %v", err)
+					}
+				case 11:
+					if err := fx.Move(contact(arg), queues[int(arg/8)%5]); err != nil && !errors.Is(err, ErrUnknownContact) {
+						t.Fatalf("Move: %v", err)
+					}
+				case 12:
+					id := call.ID(fmt.Sprint("c", next))
+					next++
+					c := Contact{ID: id, Queue: queues[int(arg)%5], Priority: int(arg/5) % 3, Care: arg&32 != 0}
+					if arg&64 != 0 {
+						c.Skills = []string{"afval"}
+					}
+					if err := fx.Enqueue(c); err != nil {
+						t.Fatalf("Enqueue: %v", err)
+					}
+					if _, err := fx.Estimate(id); err != nil && !errors.Is(err, ErrUnknownContact) {
+						t.Fatalf("Estimate: %v", err)
 					}
 				}
 				checkInvariants(t, fx.Router)

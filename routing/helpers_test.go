@@ -173,18 +173,27 @@ func wantStates(t *testing.T, f *fixture, want string) {
 
 // checkInvariants verifies the router's internal consistency, including
 // that matching is complete: no waiting contact without an offer has an
-// available eligible agent.
+// available agent it may go to.
 func checkInvariants(t *testing.T, r *Router) {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	avail := 0
+	counted := map[*queue][2]int{}
 	for _, a := range r.byID {
 		if a.state == Available {
 			avail++
+			if a.availAt < 0 || a.availAt >= len(r.avail) || r.avail[a.availAt] != a {
+				t.Errorf("agent %s: available but not in the available list", a.id)
+			}
+		} else if a.availAt != -1 {
+			t.Errorf("agent %s: %v with available index %d", a.id, a.state, a.availAt)
 		}
-		if (a.state == Available && a.busyElsewhere) || (a.state == Busy && !a.busyElsewhere) {
-			t.Errorf("agent %s: state %v with busy elsewhere %v", a.id, a.state, a.busyElsewhere)
+		if (a.state == Available && (a.busyElsewhere || a.paused)) || (a.state == Busy && (!a.busyElsewhere || a.paused)) {
+			t.Errorf("agent %s: state %v with busy elsewhere %v, paused %v", a.id, a.state, a.busyElsewhere, a.paused)
+		}
+		if a.state == Paused && !a.paused {
+			t.Errorf("agent %s: paused without a pause", a.id)
 		}
 		if (a.state == Ringing) != (a.offer != nil) {
 			t.Errorf("agent %s: state %v with offer %v", a.id, a.state, a.offer != nil)
@@ -195,42 +204,73 @@ func checkInvariants(t *testing.T, r *Router) {
 		if a.offer != nil && (r.offers[a.offer.ID] != a.offer || a.offer.agent != a) {
 			t.Errorf("agent %s: offer %d not live or not its own", a.id, a.offer.ID)
 		}
+		if staffed(a.state) {
+			for _, aq := range a.queues {
+				n := counted[aq.q]
+				n[1]++
+				if aq.base {
+					n[0]++
+				}
+				counted[aq.q] = n
+			}
+		}
 	}
-	if avail != r.available {
-		t.Errorf("available count %d, counted %d", r.available, avail)
+	if avail != len(r.avail) {
+		t.Errorf("available list has %d, counted %d", len(r.avail), avail)
 	}
-	counts := map[*queue]int{}
 	seen := map[*contact]bool{}
-	for _, c := range r.waiting {
-		if seen[c] {
-			t.Errorf("contact %s waiting twice", c.ID)
-		}
-		seen[c] = true
-		counts[c.queue]++
-		if r.contacts[c.ID] != c {
-			t.Errorf("waiting contact %s not in contacts", c.ID)
-		}
-		if c.agent != nil {
-			t.Errorf("waiting contact %s is connected", c.ID)
-		}
-		if c.offer != nil {
-			if c.offer.contact != c || r.offers[c.offer.ID] != c.offer {
-				t.Errorf("contact %s: offer %d inconsistent", c.ID, c.offer.ID)
-			}
-			continue
-		}
-		if r.closed {
-			continue
-		}
-		for _, a := range r.byID {
-			if a.state == Available && a.skills.covers(c.queue.need) {
-				t.Errorf("contact %s waits while eligible agent %s is available", c.ID, a.id)
-			}
-		}
-	}
 	for _, q := range r.queues {
-		if counts[q] != q.count {
-			t.Errorf("queue %s: count %d, counted %d", q.Name, q.count, counts[q])
+		for li := range q.levels {
+			lv := &q.levels[li]
+			n := 0
+			for _, a := range lv.cands {
+				if a.state == Available {
+					n++
+				}
+			}
+			if n != len(lv.avail) {
+				t.Errorf("queue %s level %d: %d available candidates, list has %d", q.Name, li, n, len(lv.avail))
+			}
+			for i, sl := range lv.avail {
+				if sl.a.state != Available || sl.a.members[sl.m].lv != lv || sl.a.members[sl.m].at != i {
+					t.Errorf("queue %s level %d: slot %d (%s) inconsistent", q.Name, li, i, sl.a.id)
+				}
+			}
+		}
+		if counted[q] != q.staffed {
+			t.Errorf("queue %s: staffed %v, counted %v", q.Name, q.staffed, counted[q])
+		}
+		for i, c := range q.waiting {
+			if seen[c] {
+				t.Errorf("contact %s waiting twice", c.ID)
+			}
+			seen[c] = true
+			if c.queue != q {
+				t.Errorf("contact %s in queue %s thinks it is in %s", c.ID, q.Name, c.queue.Name)
+			}
+			if i > 0 && c.before(q.waiting[i-1]) {
+				t.Errorf("queue %s: %s is behind %s out of order", q.Name, c.ID, q.waiting[i-1].ID)
+			}
+			if r.contacts[c.ID] != c {
+				t.Errorf("waiting contact %s not in contacts", c.ID)
+			}
+			if c.agent != nil {
+				t.Errorf("waiting contact %s is connected", c.ID)
+			}
+			if c.offer != nil {
+				if c.offer.contact != c || r.offers[c.offer.ID] != c.offer {
+					t.Errorf("contact %s: offer %d inconsistent", c.ID, c.offer.ID)
+				}
+				continue
+			}
+			if r.closed {
+				continue
+			}
+			for _, a := range r.byID {
+				if a.state == Available && c.admits(a) {
+					t.Errorf("contact %s waits while eligible agent %s is available", c.ID, a.id)
+				}
+			}
 		}
 	}
 	for id, c := range r.contacts {

@@ -7,64 +7,136 @@ import (
 	"kcc/call"
 )
 
-// match offers waiting contacts to available agents until no more pairs can
-// be made. Contacts are taken oldest first across all queues, so the contact
-// that has waited longest gets the first pick; contacts that already have a
-// ringing offer are skipped.
-//
-// Cost per pass is O(waiting + queues·agents + offers·agents): once a queue
-// has found no eligible agent in a pass, its other contacts are skipped,
-// because agents only become busy during a pass.
-func (r *Router) match() {
-	if r.available == 0 || r.closed {
+// Matching keeps one invariant: no waiting contact without a ringing offer
+// has an available agent it may go to. Every change then needs one decision
+// at most per party it frees. A contact that joins, escalates or loses its
+// offer picks an agent by its queue's Strategy (pickAgent); an agent that
+// becomes available takes the most urgent contact over all the queues it
+// serves (serveAgent). Picking only ever takes parties out of play, so the
+// invariant holds again afterwards without a full pass.
+
+// offerContact offers c to an agent if it is waiting without an offer and
+// one may take it.
+func (r *Router) offerContact(c *contact, now time.Time) {
+	if c.offer != nil || c.agent != nil || r.contacts[c.ID] != c {
 		return
 	}
-	r.pass++
-	now := time.Time{}
-	for _, c := range r.waiting {
-		if r.available == 0 {
-			return
-		}
-		if c.offer != nil || c.queue.drained == r.pass {
-			continue
-		}
-		a := r.pick(c)
-		if a == nil {
-			c.queue.drained = r.pass
-			continue
-		}
-		if now.IsZero() {
-			now = r.clock.Now()
-		}
+	if a := r.pickAgent(c, now); a != nil {
 		r.startOffer(c, a, now)
 	}
 }
 
-// pick returns the agent to offer c to: the longest-idle available agent
-// with the queue's skills, preferring agents c has not rung in this round.
-// When every such agent has been tried, a new round starts with the
-// longest-idle one. Iterating in ID order with a strict comparison breaks
-// ties in favour of the lower ID.
-func (r *Router) pick(c *contact) *agent {
-	var best, fresh *agent
-	for _, a := range r.byID {
-		if a.state != Available || !a.skills.covers(c.queue.need) {
+// pickAgent returns the available agent c should ring, by its queue's
+// strategy, preferring agents c has not rung in this round. When every
+// eligible agent has been tried, a new round starts. It looks only at the
+// available agents of c's level.
+func (r *Router) pickAgent(c *contact, now time.Time) *agent {
+	pool := c.queue.levels[c.level].avail
+	if len(pool) == 0 {
+		return nil
+	}
+	p := picker{r: r, c: c, today: dayOf(now), strategy: c.queue.Strategy}
+	for _, s := range pool {
+		a := s.a
+		if c.extra != nil && !c.admits(a) {
 			continue
 		}
-		if best == nil || a.idleSince.Before(best.idleSince) {
-			best = a
-		}
-		if (fresh == nil || a.idleSince.Before(fresh.idleSince)) && !slices.Contains(c.tried, a) {
-			fresh = a
-		}
+		p.consider(a, len(c.tried) == 0 || !slices.Contains(c.tried, a))
 	}
-	if fresh != nil {
-		return fresh
+	if p.fresh != nil {
+		return p.fresh
 	}
-	if best != nil {
+	if p.best != nil {
 		c.tried = c.tried[:0]
 	}
-	return best
+	return p.best
+}
+
+// picker keeps the best agent so far by one strategy, over all agents and
+// over those not yet tried. Each agent's strategy key is worked out once.
+type picker struct {
+	r                 *Router
+	c                 *contact
+	today             int // dayOf(now), for LeastTalkTime
+	strategy          Strategy
+	best, fresh       *agent
+	bestKey, freshKey int64
+	nBest             int // agents seen, for Random's reservoir sampling
+	nFresh            int
+}
+
+func (p *picker) consider(a *agent, fresh bool) {
+	if p.strategy == Random {
+		p.nBest++
+		if p.r.rng.IntN(p.nBest) == 0 {
+			p.best = a
+		}
+		if fresh {
+			p.nFresh++
+			if p.r.rng.IntN(p.nFresh) == 0 {
+				p.fresh = a
+			}
+		}
+		return
+	}
+	k := p.key(a)
+	if p.best == nil || better(k, a, p.bestKey, p.best) {
+		p.best, p.bestKey = a, k
+	}
+	if fresh && (p.fresh == nil || better(k, a, p.freshKey, p.fresh)) {
+		p.fresh, p.freshKey = a, k
+	}
+}
+
+// key is a's rank by the strategy, lowest first; ties go to the longest
+// idle, then to the lower ID.
+func (p *picker) key(a *agent) int64 {
+	switch p.strategy {
+	case MostSkilled:
+		return -int64(p.c.score(a))
+	case LeastTalkTime:
+		return int64(a.talkOn(p.today))
+	case RoundRobin:
+		n, last := len(p.r.byID), p.c.queue.rr
+		return int64((a.idx - last - 1 + n) % n)
+	}
+	return 0
+}
+
+// better reports whether a with key ka goes before b with key kb.
+func better(ka int64, a *agent, kb int64, b *agent) bool {
+	if ka != kb {
+		return ka < kb
+	}
+	if !a.idleSince.Equal(b.idleSince) {
+		return a.idleSince.Before(b.idleSince)
+	}
+	return a.idx < b.idx
+}
+
+// serveAgent lets an available agent take the most urgent contact it may
+// serve: the first one without an offer in each of its queues that admits
+// it, and of those the one with the highest priority, then the highest
+// wait × queue weight.
+func (r *Router) serveAgent(a *agent, now time.Time) {
+	if a.state != Available {
+		return
+	}
+	var best *contact
+	for _, aq := range a.queues {
+		for _, c := range aq.q.waiting {
+			if c.offer != nil || !c.admits(a) {
+				continue
+			}
+			if best == nil || c.moreUrgent(best, now) {
+				best = c
+			}
+			break
+		}
+	}
+	if best != nil {
+		r.startOffer(best, a, now)
+	}
 }
 
 // startOffer rings a for c and arms the ring timer.
@@ -81,6 +153,7 @@ func (r *Router) startOffer(c *contact, a *agent, now time.Time) {
 	c.offer = o
 	a.offer = o
 	c.tried = append(c.tried, a)
+	c.queue.rr = a.idx
 	// Ring first: the phone's latency matters more than the observers'.
 	r.pending = append(r.pending, effect{kind: effectRing, offer: o.Offer})
 	r.emit(Event{Kind: OfferRinging, At: now, Contact: c.ID, Queue: o.Queue, Agent: a.id, Offer: o.ID, Attempt: o.Attempt})
@@ -103,10 +176,32 @@ func (r *Router) withdraw(o *offer) {
 	r.pending = append(r.pending, effect{kind: effectWithdraw, offer: o.Offer})
 }
 
-// setState moves a to state s, keeping the available count, and reports the
-// change. An agent whose phone is busy elsewhere goes to Busy instead of
-// Available. contact names the contact involved, if any.
+// toIdle moves an agent that has nothing to do to Available, or to Paused
+// or Busy when it is paused or its phone is busy elsewhere. The caller
+// calls serveAgent when it is time to find it work.
+func (r *Router) toIdle(a *agent, now time.Time, contact call.ID) {
+	switch {
+	case a.paused:
+		r.setState(a, Paused, now, contact)
+	case a.busyElsewhere:
+		r.setState(a, Busy, now, contact)
+	default:
+		r.setState(a, Available, now, contact)
+	}
+}
+
+// setState moves a to state s, keeping the available list and staff counts,
+// and reports the change. An agent whose phone is busy elsewhere goes to
+// Busy instead of Available. contact names the contact involved, if any.
 func (r *Router) setState(a *agent, s AgentState, now time.Time, contact call.ID) {
+	reason := ""
+	if s == Paused || a.state == Paused {
+		reason = a.reason
+	}
+	r.setStateReason(a, s, now, contact, reason)
+}
+
+func (r *Router) setStateReason(a *agent, s AgentState, now time.Time, contact call.ID, reason string) {
 	if s == Available && a.busyElsewhere {
 		s = Busy
 	}
@@ -115,15 +210,49 @@ func (r *Router) setState(a *agent, s AgentState, now time.Time, contact call.ID
 		return
 	}
 	if from == Available {
-		r.available--
+		last := r.avail[len(r.avail)-1]
+		r.avail[a.availAt], last.availAt = last, a.availAt
+		r.avail = r.avail[:len(r.avail)-1]
+		a.availAt = -1
+		for i := range a.members {
+			m := &a.members[i]
+			lv, end := m.lv, len(m.lv.avail)-1
+			moved := lv.avail[end]
+			lv.avail[m.at] = moved
+			moved.a.members[moved.m].at = m.at
+			lv.avail = lv.avail[:end]
+			m.at = -1
+		}
 	}
 	if s == Available {
-		r.available++
+		a.availAt = len(r.avail)
+		r.avail = append(r.avail, a)
+		for i := range a.members {
+			m := &a.members[i]
+			m.at = len(m.lv.avail)
+			m.lv.avail = append(m.lv.avail, slot{a: a, m: i})
+		}
+	}
+	if was, is := staffed(from), staffed(s); was != is {
+		d := 1
+		if was {
+			d = -1
+		}
+		for _, aq := range a.queues {
+			aq.q.staffed[1] += d
+			if aq.base {
+				aq.q.staffed[0] += d
+			}
+		}
 	}
 	a.state = s
 	a.since = now
-	r.emit(Event{Kind: AgentStateChanged, At: now, Agent: a.id, Contact: contact, From: from, To: s})
+	r.emit(Event{Kind: AgentStateChanged, At: now, Agent: a.id, Contact: contact, From: from, To: s, Reason: reason})
 }
+
+// staffed reports whether an agent in state s counts as a server for wait
+// estimates: logged in and not paused, busy or not.
+func staffed(s AgentState) bool { return s != LoggedOut && s != Paused }
 
 // emit queues an event unless nobody would see it.
 func (r *Router) emit(ev Event) {
@@ -133,21 +262,147 @@ func (r *Router) emit(ev Event) {
 	r.pending = append(r.pending, effect{kind: effectEvent, event: ev})
 }
 
-// unqueue removes c from the waiting list and returns its 1-based position
-// in its queue.
+// unqueue removes c from its queue and returns its 1-based position there.
 func (r *Router) unqueue(c *contact) int {
-	pos := 0
-	for i, w := range r.waiting {
-		if w.queue == c.queue {
-			pos++
-		}
-		if w == c {
-			r.waiting = slices.Delete(r.waiting, i, i+1)
-			c.queue.count--
-			return pos
+	q := c.queue
+	i := slices.Index(q.waiting, c)
+	if i < 0 {
+		return 0
+	}
+	q.waiting = slices.Delete(q.waiting, i, i+1)
+	return i + 1
+}
+
+// checkMaxWait tells the OverflowHandler about a contact past its queue's
+// MaxWait, once per queue; not while an offer rings, since the caller may be
+// about to talk to an agent: then when the offer fails.
+func (r *Router) checkMaxWait(c *contact, now time.Time) {
+	q := c.queue
+	if q.MaxWait <= 0 || c.maxWaitSent || c.agent != nil {
+		return
+	}
+	if !c.maxWaitDue && c.joined.Add(q.MaxWait).After(now) {
+		return
+	}
+	c.maxWaitDue = true
+	if c.offer != nil {
+		return
+	}
+	c.maxWaitSent = true
+	waited := now.Sub(c.since)
+	r.emit(Event{Kind: ContactMaxWait, At: now, Contact: c.ID, Queue: q.Name, Position: c.position(),
+		Waited: waited, Other: q.Overflow, Priority: c.priority, Level: c.level})
+	if r.overflow != nil {
+		r.pending = append(r.pending, effect{kind: effectOverflow,
+			overflow: Overflow{Contact: c.ID, Queue: q.Name, Target: q.Overflow, Waited: waited}})
+	}
+}
+
+// armContact sets c's timer for its next escalation step or its max wait.
+func (r *Router) armContact(c *contact, now time.Time) {
+	c.stopTimer()
+	q := c.queue
+	var due time.Time
+	if c.level+1 < len(q.levels) {
+		due = c.joined.Add(q.levels[c.level+1].after)
+	}
+	if q.MaxWait > 0 && !c.maxWaitDue {
+		if t := c.joined.Add(q.MaxWait); due.IsZero() || t.Before(due) {
+			due = t
 		}
 	}
+	if due.IsZero() {
+		return
+	}
+	c.timerGen++
+	gen, id := c.timerGen, c.ID
+	c.timerStop = r.clock.AfterFunc(max(due.Sub(now), 0), func() { r.contactTimer(id, gen) })
+}
+
+func (c *contact) stopTimer() {
+	if c.timerStop != nil {
+		c.timerStop()
+		c.timerStop = nil
+	}
+}
+
+// setGroups works out the groups of agents c may go to at its level.
+func (c *contact) setGroups() {
+	gs := c.queue.levels[c.level].groups
+	if c.extra == nil {
+		c.groups = gs
+		return
+	}
+	c.groups = make([]group, len(gs))
+	for i, g := range gs {
+		c.groups[i] = group{need: g.need.union(c.extra), min: g.min}
+	}
+}
+
+// admits reports whether a may take c at c's current level.
+func (c *contact) admits(a *agent) bool {
+	for i := range c.groups {
+		if c.groups[i].admits(&a.levels) {
+			return true
+		}
+	}
+	return false
+}
+
+// score sums a's proficiency in the skills c needs (MostSkilled).
+func (c *contact) score(a *agent) int {
+	s := 0
+	for _, bit := range c.queue.scoreSkills {
+		s += a.level(bit)
+	}
+	for i, w := range c.extra {
+		for b := 0; w != 0; b++ {
+			if w&1 != 0 {
+				s += a.level(i*64 + b)
+			}
+			w >>= 1
+		}
+	}
+	return s
+}
+
+// level returns a's proficiency in the skill with the given bit, 0 if none.
+func (a *agent) level(bit int) int {
+	if bit < len(a.prof) {
+		return int(a.prof[bit])
+	}
 	return 0
+}
+
+// before orders a queue: higher priority first, then the earlier first
+// queue time, then the earlier Enqueue.
+func (c *contact) before(d *contact) bool {
+	if c.priority != d.priority {
+		return c.priority > d.priority
+	}
+	if !c.since.Equal(d.since) {
+		return c.since.Before(d.since)
+	}
+	return c.seq < d.seq
+}
+
+// moreUrgent orders contacts of different queues for an agent serving
+// them: higher priority first, then the longer wait × queue weight.
+func (c *contact) moreUrgent(d *contact, now time.Time) bool {
+	if c.priority != d.priority {
+		return c.priority > d.priority
+	}
+	wc := float64(now.Sub(c.since)) * c.queue.Weight
+	wd := float64(now.Sub(d.since)) * d.queue.Weight
+	if wc != wd {
+		return wc > wd
+	}
+	return c.before(d)
+}
+
+// position returns c's 1-based place in its queue.
+func (c *contact) position() int {
+	return slices.Index(c.queue.waiting, c) + 1
 }
 
 // flush releases r.mu and runs the pending effects. Only one goroutine runs
@@ -195,6 +450,8 @@ func (r *Router) run(e *effect) {
 		r.line.Ring(e.offer)
 	case effectWithdraw:
 		r.line.Withdraw(e.offer)
+	case effectOverflow:
+		r.overflow.Overflow(e.overflow)
 	case effectEvent:
 		if r.logEvents {
 			r.logEvent(&e.event)
@@ -221,6 +478,9 @@ func (r *Router) logEvent(ev *Event) {
 	}
 	if ev.Kind == AgentStateChanged {
 		l = l.Stringer("from", ev.From).Stringer("to", ev.To)
+	}
+	if ev.Reason != "" {
+		l = l.Str("reason", ev.Reason)
 	}
 	l.Msg("routing event")
 }

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -20,6 +21,11 @@ import (
 //	wait DURATION        (advance the fake clock, timers fire)
 //	waiting QUEUE [C...] (assert queue order)
 //	agents A:state[:C] ... (assert every agent's state)
+//	pause A [REASON...] | unpause A
+//	move C QUEUE
+//	enqueue C QUEUE [p=N] [skills=S,S] [care]
+//	reason A [REASON...]  (assert the agent's pause reason, empty for none)
+//	full C QUEUE         (Enqueue must fail with ErrQueueFull)
 type step struct {
 	do   string
 	line []string
@@ -39,7 +45,14 @@ func testAgents() []Agent {
 
 func runScenario(t *testing.T, cfg Config, steps []step) {
 	t.Helper()
-	f := newFixture(t, cfg, append(testQueues(), Queue{Name: "combi", Skills: []string{"afval", "burgerzaken"}}), testAgents())
+	runScenarioWith(t, cfg, append(testQueues(), Queue{Name: "combi", Skills: []string{"afval", "burgerzaken"}}), testAgents(), steps)
+}
+
+// runScenarioWith runs steps on a router with the given queues and agents
+// and returns its fixture.
+func runScenarioWith(t *testing.T, cfg Config, queues []Queue, agents []Agent, steps []step) *fixture {
+	t.Helper()
+	f := newFixture(t, cfg, queues, agents)
 	for i, st := range steps {
 		fields := strings.Fields(st.do)
 		op, args := fields[0], fields[1:]
@@ -60,8 +73,50 @@ func runScenario(t *testing.T, cfg Config, steps []step) {
 			if err := f.SetBusy(arg(0), op == "busy"); err != nil {
 				t.Fatalf("step %d: SetBusy: %v", i, err)
 			}
-		case "enqueue":
-			f.mustEnqueue(t, arg(1), call.ID(arg(0)))
+		case "enqueue", "full":
+			c := Contact{ID: call.ID(arg(0)), Queue: arg(1), Language: "nl"}
+			for _, o := range args[2:] {
+				switch {
+				case strings.HasPrefix(o, "p="):
+					p, err := strconv.Atoi(o[2:])
+					if err != nil {
+						t.Fatalf("step %d: %v", i, err)
+					}
+					c.Priority = p
+				case strings.HasPrefix(o, "skills="):
+					c.Skills = strings.Split(o[7:], ",")
+				case o == "care":
+					c.Care = true
+				default:
+					t.Fatalf("step %d: unknown enqueue option %q", i, o)
+				}
+			}
+			err := f.Enqueue(c)
+			if op == "full" && !errors.Is(err, ErrQueueFull) {
+				t.Errorf("step %d %q: Enqueue err = %v, want ErrQueueFull", i, st.do, err)
+			}
+			if op == "enqueue" && err != nil {
+				t.Fatalf("step %d %q: Enqueue: %v", i, st.do, err)
+			}
+		case "pause":
+			if err := f.Pause(arg(0), strings.Join(args[1:], " ")); err != nil {
+				t.Fatalf("step %d: Pause: %v", i, err)
+			}
+		case "unpause":
+			if err := f.Unpause(arg(0)); err != nil {
+				t.Fatalf("step %d: Unpause: %v", i, err)
+			}
+		case "move":
+			if err := f.Move(call.ID(arg(0)), arg(1)); err != nil {
+				t.Fatalf("step %d: Move: %v", i, err)
+			}
+		case "reason":
+			want := strings.Join(args[1:], " ")
+			for _, a := range f.Agents() {
+				if a.ID == arg(0) && a.Reason != want {
+					t.Errorf("step %d: agent %s pause reason %q, want %q", i, a.ID, a.Reason, want)
+				}
+			}
 		case "abandon":
 			f.Abandon(call.ID(arg(0)))
 		case "end":
@@ -97,6 +152,7 @@ func runScenario(t *testing.T, cfg Config, steps []step) {
 		}
 		checkInvariants(t, f.Router)
 	}
+	return f
 }
 
 func TestScenarios(t *testing.T) {

@@ -1,8 +1,8 @@
 package routing
 
-// skillSet is a bitset over the skills the router's queues require. Skills
-// are interned once in New so the eligibility test on the hot matching path
-// is a few word operations and allocates nothing.
+// skillSet is a bitset over the skills the router knows. Skills are interned
+// once in New so the eligibility test on the hot matching path is a few word
+// operations and allocates nothing.
 type skillSet []uint64
 
 // skillIndex assigns each skill name a bit.
@@ -18,21 +18,34 @@ func (x skillIndex) intern(name string) int {
 	return i
 }
 
-// set returns the bitset of the known names; names no queue requires are
-// irrelevant to eligibility and left out.
+// set returns the bitset of the known names; unknown names are left out.
 func (x skillIndex) set(names []string) skillSet {
 	var s skillSet
 	for _, n := range names {
-		i, ok := x[n]
-		if !ok {
-			continue
+		if i, ok := x[n]; ok {
+			s = s.with(i)
 		}
-		for len(s) <= i/64 {
-			s = append(s, 0)
-		}
-		s[i/64] |= 1 << (i % 64)
 	}
 	return s
+}
+
+// with returns s with bit i set; s may be modified.
+func (s skillSet) with(i int) skillSet {
+	for len(s) <= i/64 {
+		s = append(s, 0)
+	}
+	s[i/64] |= 1 << (i % 64)
+	return s
+}
+
+// union returns a new set with the skills of both.
+func (s skillSet) union(t skillSet) skillSet {
+	out := make(skillSet, max(len(s), len(t)))
+	copy(out, s)
+	for i, w := range t {
+		out[i] |= w
+	}
+	return out
 }
 
 // covers reports whether s has every skill in need.
@@ -47,4 +60,16 @@ func (s skillSet) covers(need skillSet) bool {
 		}
 	}
 	return true
+}
+
+// group is one way to qualify for a contact: every skill in need at
+// proficiency min or better.
+type group struct {
+	need skillSet
+	min  int // 1-5
+}
+
+// admits reports whether an agent with the given skill levels qualifies.
+func (g *group) admits(levels *[MaxLevel]skillSet) bool {
+	return levels[g.min-1].covers(g.need)
 }

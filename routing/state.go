@@ -11,7 +11,8 @@ import (
 // value is LoggedOut.
 type AgentState int
 
-// Agent states. Only Available agents receive offers.
+// Agent states. Only Available agents receive offers; logged-out and
+// paused agents do not count as staff for wait estimates.
 const (
 	LoggedOut AgentState = iota // phone not registered
 	Available                   // idle, may be offered a contact
@@ -21,6 +22,9 @@ const (
 	// Busy: logged in and otherwise available, but its phone is on a call
 	// kcc did not route (e.g. a colleague dialled it directly on Asterisk).
 	Busy
+	// Paused: logged in but taking no contacts, for a reason (Pause, or
+	// too many missed offers). Only Unpause ends it, not a new login.
+	Paused
 )
 
 var agentStateNames = [...]string{
@@ -30,6 +34,7 @@ var agentStateNames = [...]string{
 	OnCall:    "on-call",
 	WrapUp:    "wrap-up",
 	Busy:      "busy",
+	Paused:    "paused",
 }
 
 // String returns the state's lower-case name, e.g. "on-call".
@@ -55,4 +60,13 @@ type AgentStatus struct {
 	IdleSince time.Time
 	// Contact is the contact ringing the agent or on call with it, if any.
 	Contact call.ID
+	// Paused is set while the agent is paused, and also while a pause it
+	// asked for during a call or wrap-up waits for them to end; Reason is
+	// the pause's reason.
+	Paused bool
+	Reason string
+	// Misses counts the offers in a row the agent did not answer.
+	Misses int
+	// TalkToday is the agent's talk time today, as LeastTalkTime sees it.
+	TalkToday time.Duration
 }
