@@ -50,9 +50,13 @@ type WriterConfig struct {
 	Now func() time.Time
 }
 
+// DefaultMaxBatch is WriterConfig.MaxBatch when it is not set: also the
+// most records a crash can store beyond the last acknowledged one.
+const DefaultMaxBatch = 1000
+
 func (c *WriterConfig) defaults() {
 	if c.MaxBatch <= 0 {
-		c.MaxBatch = 1000
+		c.MaxBatch = DefaultMaxBatch
 	}
 	if c.MaxDelay < 0 {
 		c.MaxDelay = 0
