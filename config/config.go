@@ -33,6 +33,7 @@ type Config struct {
 	Log      Log      `mapstructure:"log"`
 	Asterisk Asterisk `mapstructure:"asterisk"`
 	API      API      `mapstructure:"api"`
+	Store    Store    `mapstructure:"store"`
 	Queues   []Queue  `mapstructure:"queues"`
 	Agents   []Agent  `mapstructure:"agents"`
 }
@@ -105,6 +106,16 @@ type Asterisk struct {
 type API struct {
 	Listen     string `mapstructure:"listen"`      // host:port; empty = no HTTP server
 	AdminToken string `mapstructure:"admin_token"` // empty = admin endpoints refuse every request
+}
+
+// Store configures where history goes (package store).
+type Store struct {
+	Driver        string `mapstructure:"driver"`         // sqlite or postgres
+	Path          string `mapstructure:"path"`           // SQLite file
+	URL           string `mapstructure:"url"`            // PostgreSQL URL
+	QueueLog      string `mapstructure:"queue_log"`      // Asterisk-format queue_log file; empty = table only
+	CallerNumbers string `mapstructure:"caller_numbers"` // hashed or raw
+	HashKey       string `mapstructure:"hash_key"`       // HMAC key for caller pseudonyms
 }
 
 // Queue is one queue and the skills an agent needs to take its calls.
@@ -356,6 +367,24 @@ func (c Config) Validate() error {
 	}
 	if c.API.AdminToken != "" && len(c.API.AdminToken) < 16 {
 		bad("api.admin_token: at least 16 characters, so that it cannot be guessed")
+	}
+	switch c.Store.Driver {
+	case "sqlite":
+		if c.Store.Path == "" {
+			bad("store.path is empty: name the SQLite file")
+		}
+	case "postgres":
+		if u, err := url.Parse(c.Store.URL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			bad("store.url: want postgres://user:password@host:port/db")
+		}
+	default:
+		bad("store.driver %q: want sqlite or postgres", c.Store.Driver)
+	}
+	if c.Store.CallerNumbers != "hashed" && c.Store.CallerNumbers != "raw" {
+		bad("store.caller_numbers %q: want hashed or raw", c.Store.CallerNumbers)
+	}
+	if c.Store.HashKey != "" && len(c.Store.HashKey) < 16 {
+		bad("store.hash_key: at least 16 characters")
 	}
 	queues := make(map[string]bool)
 	for i, q := range c.Queues {

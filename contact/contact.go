@@ -17,6 +17,7 @@ import (
 	"kcc/media"
 	"kcc/routing"
 	"kcc/sip"
+	"kcc/store"
 )
 
 // contact is one caller's contact while it is answered. It implements
@@ -31,6 +32,9 @@ type contact struct {
 	ctx    context.Context // the caller's side: done when the caller is gone
 	// flowVersion is the deployed flow version the call runs (flows.Version.ID).
 	flowVersion string
+	// queuedOnce: the IVR reached a queue node, which ended its part for
+	// the call record (only the contact's goroutine touches it).
+	queuedOnce bool
 
 	// connected hands an answered agent leg from a ring goroutine to the
 	// contact's own goroutine (waiting in Enqueue).
@@ -120,6 +124,10 @@ func (c *contact) Enqueue(ctx context.Context, q ivr.QueueRequest) error {
 	c.queue, c.topic, c.enqueued = q, topic, time.Now()
 	first := c.enqueued
 	c.mu.Unlock()
+	if !c.queuedOnce {
+		c.queuedOnce = true
+		c.svc.cfg.History.IVREnded(c.id, c.flowVersion, q.Path, ivr.CauseQueued, first)
+	}
 	for requeued := false; ; requeued = true {
 		if requeued && c.svc.cfg.RequeuePrompt != "" {
 			// Before the caller is queued again, so that an agent who is
@@ -230,6 +238,9 @@ func (c *contact) talk(ctx context.Context, leg *agentLeg) (requeue bool) {
 	}
 	st, at := c.sess.Stats(), leg.sess.Stats()
 	_ = leg.sess.Close()
+	// Before the router hears of the end, so the record has the talk
+	// before the wrap-up starts.
+	c.svc.cfg.History.Talked(c.id, leg.offer.Agent, by == "caller", quality(st), quality(at), time.Now())
 	c.svc.router.Ended(c.id)
 	c.log.Info().Str("agent", leg.offer.Agent).Str("hung_up_by", by).Dur("talk", time.Since(start)).
 		Uint64("caller_rtp_in", st.PacketsReceived).Uint64("caller_rtp_out", st.PacketsSent).
@@ -431,4 +442,13 @@ func (c *contact) drop(leg *agentLeg) {
 		c.log.Debug().Err(err).Msg("BYE to agent")
 	}
 	_ = leg.sess.Close()
+}
+
+// quality is a leg's receive quality for the call record.
+func quality(st media.Stats) store.LegQuality {
+	q := store.LegQuality{Jitter: st.Jitter}
+	if lost := max(st.PacketsLost, 0); lost > 0 {
+		q.Loss = float64(lost) / (float64(st.PacketsReceived) + float64(lost))
+	}
+	return q
 }

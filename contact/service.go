@@ -15,6 +15,7 @@ import (
 	"kcc/prompts"
 	"kcc/routing"
 	"kcc/sip"
+	"kcc/store"
 )
 
 // Config holds what a contact needs beyond its collaborators.
@@ -38,7 +39,26 @@ type Config struct {
 	// Incidents are the incident messages the IVR's incident nodes play;
 	// nil means none.
 	Incidents ivr.Incidents
+	// History records the milestones of every contact; nil records none.
+	History History
 }
+
+// History receives what happens to a contact beyond what routing sees
+// (package history implements it). Its methods must not block.
+type History interface {
+	Arrived(id call.ID, caller, number string, at time.Time)
+	IVREnded(id call.ID, flowVersion string, path []string, cause string, at time.Time)
+	Talked(id call.ID, agent string, callerHungUp bool, callerLeg, agentLeg store.LegQuality, at time.Time)
+	Ended(id call.ID, at time.Time)
+}
+
+// noHistory records nothing.
+type noHistory struct{}
+
+func (noHistory) Arrived(call.ID, string, string, time.Time)                                  {}
+func (noHistory) IVREnded(call.ID, string, []string, string, time.Time)                       {}
+func (noHistory) Talked(call.ID, string, bool, store.LegQuality, store.LegQuality, time.Time) {}
+func (noHistory) Ended(call.ID, time.Time)                                                    {}
 
 // Router is the part of routing.Router a contact drives.
 type Router interface {
@@ -94,6 +114,9 @@ type Flows interface {
 // New builds the service.
 func New(cfg Config, m *media.Engine, catalog *prompts.Catalog, flows Flows,
 	queues []routing.Queue, phones Phones, log zerolog.Logger) (*Service, error) {
+	if cfg.History == nil {
+		cfg.History = noHistory{}
+	}
 	s := &Service{
 		cfg: cfg, log: log, media: m, prompts: catalog, phones: phones, flows: flows,
 		topics:   make(map[string]string),
@@ -221,9 +244,14 @@ func (s *Service) ServeCall(in *sip.Inbound) {
 	}()
 
 	// An engine per call: it is cheap and logs with the call's fields.
+	s.cfg.History.Arrived(id, caller, in.Number(), time.Now())
+	defer func() { s.cfg.History.Ended(id, time.Now()) }()
 	res, err := ivr.NewEngine(log).RunEnv(in.Context(), c, prog, ivr.Env{
 		Caller: caller, Now: s.cfg.Now, Queues: queueState{s.router}, Incidents: s.cfg.Incidents,
 	})
+	if !c.queuedOnce {
+		s.cfg.History.IVREnded(id, flowVersion, res.Path, res.Cause, time.Now())
+	}
 	switch {
 	case err != nil && in.Context().Err() != nil:
 		log.Info().Strs("path", res.Path).Msg("caller hung up")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -97,5 +98,30 @@ func TestAdminCommands(t *testing.T) {
 	if err := run(context.Background(), []string{"flow", "reload"}, []string{"KCC_API_LISTEN=" + srv.Addr()}, &out, &out); err == nil ||
 		!strings.Contains(err.Error(), "api.admin_token") {
 		t.Errorf("reload without a token: %v, want a hint about api.admin_token", err)
+	}
+}
+
+func TestRoutingSimulate(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"routing", "simulate", "--per-week", "3000", "--agents", "8", "--mix", "paspoort=3,afval=1"}, nil, &out, &out); err != nil {
+		t.Fatalf("routing simulate: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"paspoort", "afval", "total", "occupancy"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if !regexp.MustCompile(`belastingen\s+0\s`).MatchString(out.String()) {
+		t.Errorf("a queue without a share in --mix got traffic:\n%s", out.String())
+	}
+	for _, args := range [][]string{
+		{"routing", "simulate", "--mix", "nope=1"},
+		{"routing", "simulate", "--agents", "0"},
+		{"routing", "simulate", "--mix", "paspoort"},
+		{"routing", "bogus"},
+	} {
+		if err := run(context.Background(), args, nil, &out, &out); err == nil {
+			t.Errorf("kcc %s: no error", strings.Join(args, " "))
+		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"kcc/media"
 	"kcc/peertest"
 	"kcc/routing"
+	"kcc/store"
 )
 
 // TestIntegrationCallToAgent is the walking skeleton end to end: baresip
@@ -30,7 +31,8 @@ func TestIntegrationCallToAgent(t *testing.T) {
 	kccIP, agentIP, callerIP := "127.0.1.1", "127.0.1.2", "127.0.1.3"
 	lo, hi := agentRTP(agentIP)
 	capture := peertest.StartCapture(t, fmt.Sprintf("udp and (net 127.0.1.0/24 or portrange %d-%d)", lo, hi))
-	k := startKCC(t, kccIP, nil)
+	queueLog := filepath.Join(t.TempDir(), "queue_log")
+	k := startKCC(t, kccIP, func(c *config.Config) { c.Store.QueueLog = queueLog })
 	agent := startAgent(t, k, "2001", agentIP, "auto")
 
 	welcome, ok := catalog(t).Prompt("nl", "welkom")
@@ -157,6 +159,59 @@ func TestIntegrationCallToAgent(t *testing.T) {
 		}
 	}
 	sameAudio(t, heard, welcome.Frames(media.PCMA), media.PCMA.Silence())
+
+	// History (issue 7): the call record and queue_log in the SQLite store,
+	// and the queue_log file in Asterisk's format.
+	checkHistory(t, k, queueLog)
+}
+
+// checkHistory checks what the store and the queue_log file hold after
+// TestIntegrationCallToAgent's one answered call, hung up by the caller.
+func checkHistory(t *testing.T, k *testKCC, queueLog string) {
+	t.Helper()
+	s, err := store.OpenSQLite(t.Context(), k.cfg.Store.Path, store.SQLiteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var c store.Contact
+	waitFor(t, 5*time.Second, "the finished call record in the store", func() bool {
+		cs, err := s.Contacts(t.Context(), store.Range{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
+		if err != nil || len(cs) != 1 || cs[0].End.IsZero() {
+			return false
+		}
+		c = cs[0]
+		return true
+	})
+	if c.Outcome != store.OutcomeAnswered || c.Agent != "2001" || c.Queue != "paspoort" || c.Offers != 1 ||
+		!strings.HasPrefix(c.Caller, "h:") || c.FlowVersion == "" || !strings.Contains(c.IVRPath, "hoofdmenu") ||
+		c.Talk < 4*time.Second || c.Answer.Before(c.QueueEntry) {
+		t.Errorf("call record %+v", c)
+	}
+	ql, err := s.QueueLog(t.Context(), store.Range{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []string
+	for _, e := range ql {
+		if e.CallID == string(c.ID) {
+			events = append(events, e.Event)
+		}
+	}
+	if strings.Join(events, " ") != "ENTERQUEUE CONNECT COMPLETECALLER" {
+		t.Errorf("queue_log events of the call: %v, want ENTERQUEUE CONNECT COMPLETECALLER", events)
+	}
+	file, err := os.ReadFile(queueLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"|" + string(c.ID) + "|paspoort|NONE|ENTERQUEUE||" + c.Caller + "|1\n",
+		"|" + string(c.ID) + "|paspoort|2001|CONNECT|", "|" + string(c.ID) + "|paspoort|2001|COMPLETECALLER|",
+		"|NONE|NONE|2001|AGENTLOGIN|2001\n"} {
+		if !strings.Contains(string(file), want) {
+			t.Errorf("queue_log file lacks %q:\n%s", want, file)
+		}
+	}
 }
 
 // TestIntegrationRejects: an unknown number gets 404, an offer without
@@ -276,6 +331,7 @@ func TestIntegrationBinaryServesWelcome(t *testing.T) {
 	capture := peertest.StartCapture(t, "udp and net 127.0.7.0/24")
 	var logs syncBuffer
 	cmd := exec.Command(bin, "serve")
+	cmd.Dir = t.TempDir() // the default store is kcc.db in the working directory
 	// Only the two overrides: kcc refuses KCC_* variables it does not know,
 	// and the developer's own would change what is tested.
 	var env []string

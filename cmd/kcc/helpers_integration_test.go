@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -73,6 +74,8 @@ func startKCC(t *testing.T, ip string, mutate func(*config.Config)) *testKCC {
 	}
 	cfg.SIP.Listen = ip + ":5060"
 	cfg.API.Listen = ip + ":8080"
+	cfg.Store.Path = filepath.Join(t.TempDir(), "kcc.db")
+	cfg.Store.HashKey = "integration-test-hash-key"
 	cfg.Media.IP = ip
 	cfg.Media.PortMin, cfg.Media.PortMax = 40000, 40999 // Asterisk's RTP uses 30000-30999
 	cfg.Routing.RingTimeout = 5 * time.Second

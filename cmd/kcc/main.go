@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,11 +24,13 @@ import (
 	"kcc/config"
 	"kcc/contact"
 	"kcc/flows"
+	"kcc/history"
 	"kcc/incident"
 	"kcc/media"
 	"kcc/prompts"
 	"kcc/routing"
 	"kcc/sip"
+	"kcc/store"
 )
 
 func main() {
@@ -44,6 +47,8 @@ const usage = `usage:
   kcc serve [--config FILE]   answer calls (compiled-in defaults without --config)
   kcc flow ...                validate flows; versions, reload, rollback (kcc flow for more)
   kcc incident ...            incident messages in the IVR (kcc incident for more)
+  kcc routing simulate ...    what-if: service level, ASA, abandonment for a week of traffic
+  kcc store load ...          synthetic history load (crash and throughput tests)
   kcc version                 print the version`
 
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
@@ -71,6 +76,10 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return flowCmd(ctx, args[1:], environ, stdout, stderr)
 	case "incident":
 		return incidentCmd(ctx, args[1:], environ, stdout, stderr)
+	case "store":
+		return storeCmd(ctx, args[1:], stdout, stderr)
+	case "routing":
+		return routingCmd(ctx, args[1:], environ, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "kcc", version())
 		return nil
@@ -117,6 +126,10 @@ type app struct {
 	router    *routing.Router
 	flows     *flows.Library
 	incidents *incident.Board
+	store     storeCloser
+	writer    *store.Writer
+	history   *history.Recorder
+	queueLog  *os.File    // nil without store.queue_log
 	api       *api.Server // nil without api.listen
 }
 
@@ -143,6 +156,9 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 	if a.flows, err = flows.New(flows.Config{Files: cfg.Flows.Files, Checker: checker{catalog, queues}},
 		log.With().Str("component", "flows").Logger()); err != nil {
 		return nil, err
+	}
+	if err := a.openHistory(cfg.Store, log); err != nil {
+		return nil, errors.Join(err, a.closeHistory())
 	}
 	// An incident message must exist in every language a flow speaks.
 	a.incidents = incident.NewBoard(func(name string) bool {
@@ -174,7 +190,7 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 		PTime:     20 * time.Millisecond,
 	}, log.With().Str("component", "media").Logger())
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, a.closeHistory())
 	}
 	accounts := make([]sip.Account, 0, len(cfg.Agents))
 	agents := make([]routing.Agent, 0, len(cfg.Agents))
@@ -195,7 +211,7 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 		NonceLifetime:  cfg.SIP.NonceLifetime,
 	}, accounts, nil, log.With().Str("component", "registrar").Logger())
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, a.closeHistory())
 	}
 
 	// The SIP server calls the contact service, which dials through the SIP
@@ -218,7 +234,7 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 	},
 		sip.HandlerFunc(func(in *sip.Inbound) { a.svc.ServeCall(in) }), a.reg, log.With().Str("component", "sip").Logger())
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, a.closeHistory())
 	}
 	overloadPrompt := ""
 	if cfg.Call.Overload == "prompt" {
@@ -231,6 +247,7 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 		MaxCalls:       cfg.Call.MaxCalls,
 		OverloadPrompt: overloadPrompt,
 		Incidents:      a.incidents,
+		History:        a.history,
 		Now:            o.ivrClock,
 	},
 		a.media, catalog, a.flows, queues, phones{a.reg, a.sip}, log)
@@ -238,7 +255,8 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 		return nil, errors.Join(err, a.close())
 	}
 	a.router, err = routing.New(routing.Config{RingTimeout: cfg.Routing.RingTimeout, WrapUp: cfg.Routing.WrapUp},
-		queues, agents, a.svc, routing.SystemClock(), log.With().Str("component", "routing").Logger())
+		queues, agents, a.svc, routing.SystemClock(), log.With().Str("component", "routing").Logger(),
+		routing.WithObserver(a.history))
 	if err != nil {
 		return nil, errors.Join(err, a.close())
 	}
@@ -276,9 +294,72 @@ func withIVRClock(now func() time.Time) appOption {
 	return func(o *appOptions) { o.ivrClock = now }
 }
 
+// storeCloser is the store as the app holds it: a writer's target that is
+// closed at the end.
+type storeCloser interface {
+	store.BatchWriter
+	Close() error
+}
+
+// openHistory opens the store, starts its group-commit writer and builds
+// the recorder that feeds it.
+func (a *app) openHistory(c config.Store, log zerolog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var err error
+	switch c.Driver {
+	case "postgres":
+		a.store, err = store.OpenPostgres(ctx, c.URL, store.PostgresOptions{})
+	default:
+		a.store, err = store.OpenSQLite(ctx, c.Path, store.SQLiteOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	slog := log.With().Str("component", "store").Logger()
+	// The writer outlives newApp's context: it runs until closeHistory.
+	if a.writer, err = store.NewWriter(context.Background(), a.store, store.WriterConfig{}, slog); err != nil {
+		return errors.Join(fmt.Errorf("store: %w", err), a.store.Close())
+	}
+	hc := history.Config{RawNumbers: c.CallerNumbers == "raw", HashKey: []byte(c.HashKey)}
+	if c.HashKey == "" && c.CallerNumbers != "raw" {
+		hc.HashKey = make([]byte, 32)
+		_, _ = rand.Read(hc.HashKey)
+		slog.Warn().Msg("store.hash_key is not set: caller pseudonyms use a random key, so repeat callers are not linked across restarts")
+	}
+	if c.QueueLog != "" {
+		if a.queueLog, err = os.OpenFile(c.QueueLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640); err != nil {
+			return errors.Join(fmt.Errorf("store.queue_log: %w", err), a.closeHistory())
+		}
+		hc.QueueLog = a.queueLog
+	}
+	a.history = history.New(hc, a.writer, log.With().Str("component", "history").Logger())
+	return nil
+}
+
+// closeHistory flushes what the writer holds (for up to 10 s), then closes
+// the store and the queue_log file.
+func (a *app) closeHistory() error {
+	if a.writer == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := a.writer.Close(ctx)
+	if err != nil {
+		a.log.Error().Err(err).Interface("stats", a.writer.Stats()).Msg("history not fully written at shutdown")
+	}
+	err = errors.Join(err, a.store.Close())
+	if a.queueLog != nil {
+		err = errors.Join(err, a.queueLog.Close())
+	}
+	a.writer = nil
+	return err
+}
+
 // close releases what newApp bound when the app never runs.
 func (a *app) close() error {
-	err := a.sip.Close()
+	err := errors.Join(a.sip.Close(), a.closeHistory())
 	if a.api != nil {
 		err = errors.Join(err, a.api.Close())
 	}
@@ -319,6 +400,10 @@ func (a *app) run(ctx context.Context) error {
 	}
 	cancel()
 	wg.Wait()
+	a.router.Close()
+	if herr := a.closeHistory(); herr != nil && err == nil {
+		err = herr
+	}
 	a.log.Info().Msg("kcc stopped")
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
