@@ -180,14 +180,14 @@ func compileWeekly(ps *problems, s *Schedule, weekly map[string]StringList) {
 	keys := sortedKeys(weekly)
 	// Order keys by their first weekday so problems read in week order.
 	slices.SortStableFunc(keys, func(a, b string) int {
-		da, _ := parseDays(a)
-		db, _ := parseDays(b)
+		da, _ := ParseWeekdays(a)
+		db, _ := ParseWeekdays(b)
 		return firstDay(da) - firstDay(db)
 	})
 	var setBy [7]string
 	for _, k := range keys {
 		p := Path{key("weekly"), key(k)}
-		days, ok := parseDays(k)
+		days, ok := ParseWeekdays(k)
 		if !ok {
 			ps.add(p, true, fmt.Sprintf("unknown weekday %q (want mon, tue, wed, thu, fri, sat, sun or a range such as mon-fri)", k))
 			continue
@@ -207,9 +207,10 @@ func compileWeekly(ps *problems, s *Schedule, weekly map[string]StringList) {
 	}
 }
 
-// parseDays parses a weekday ("tue") or a range of them ("mon-fri",
-// "sat-sun"; a range may wrap past Sunday) into a bit set by time.Weekday.
-func parseDays(k string) (uint8, bool) {
+// ParseWeekdays parses a weekday ("tue") or a range of them ("mon-fri",
+// "sat-sun"; a range may wrap past Sunday) into a bit set by time.Weekday
+// (bit 0 Sunday). Flows use the same day names for their time conditions.
+func ParseWeekdays(k string) (uint8, bool) {
 	from, to, isRange := strings.Cut(k, "-")
 	a := slices.Index(weekdayKeys[:], from)
 	b := a

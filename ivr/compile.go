@@ -1009,7 +1009,7 @@ func (c *compiler) conds(self int, bc *Case, what string) []cond {
 		cd := cond{kind: condDays}
 		var texts []string
 		for _, s := range bc.Days {
-			set, ok := parseDays(s.Value)
+			set, ok := hours.ParseWeekdays(s.Value)
 			if !ok {
 				c.errorf(s.Pos, "%s: days %q: want mon, tue, wed, thu, fri, sat, sun or a range such as mon-fri", what, s.Value)
 			}
@@ -1400,30 +1400,6 @@ func parseClock(s string) (int, bool) {
 		return 0, false
 	}
 	return hh*60 + mm, true
-}
-
-var weekdayNames = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
-
-// parseDays parses a weekday or a range of them ("mon-fri", "sat-sun",
-// wrapping past Sunday) into a bit set by time.Weekday, as package hours
-// writes them.
-func parseDays(k string) (uint8, bool) {
-	from, to, isRange := strings.Cut(k, "-")
-	a := slices.Index(weekdayNames[:], from)
-	b := a
-	if isRange {
-		b = slices.Index(weekdayNames[:], to)
-	}
-	if a < 0 || b < 0 {
-		return 0, false
-	}
-	var set uint8
-	for d := a; ; d = (d + 1) % 7 {
-		set |= 1 << d
-		if d == b {
-			return set, true
-		}
-	}
 }
 
 func joinLangs(ls []call.Language) string {
