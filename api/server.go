@@ -32,11 +32,18 @@ type Incidents interface {
 	List(now time.Time) []incident.Message
 }
 
+// Auditor keeps the audit trail of admin changes (package history writes
+// it to the store). It must not block.
+type Auditor interface {
+	Audit(who, what string, details any, at time.Time)
+}
+
 // Config is the server's configuration.
 type Config struct {
 	Listen     string // host:port
 	AdminToken string // empty: admin calls refused
 	Now        func() time.Time
+	Audit      Auditor // nil: changes are only logged
 }
 
 // maxBody bounds request bodies: admin calls carry a few hundred bytes.
@@ -152,6 +159,15 @@ func (s *Server) admin(h func(w http.ResponseWriter, r *http.Request) (status in
 			ev = s.log.Warn().Err(err)
 		}
 		ev.Str("remote", r.RemoteAddr).Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).Msg("admin call")
+		if s.cfg.Audit != nil && r.Method != http.MethodGet {
+			// Refused changes too: an audit trail shows what was tried.
+			details := map[string]any{"path": r.URL.Path, "status": status}
+			if err != nil {
+				details["error"] = err.Error()
+			}
+			host, _, _ := net.SplitHostPort(r.RemoteAddr)
+			s.cfg.Audit.Audit("admin@"+host, r.Pattern, details, s.cfg.Now())
+		}
 	})
 }
 

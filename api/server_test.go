@@ -3,11 +3,14 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,9 +27,28 @@ func flowYAML(prompt string) string {
 }
 
 type fixture struct {
-	url  string
-	file string
-	lib  *flows.Library
+	url   string
+	file  string
+	lib   *flows.Library
+	audit *audits
+}
+
+// audits keeps the audit entries the server made.
+type audits struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (a *audits) Audit(who, what string, details any, _ time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.list = append(a.list, who+" "+what+" "+fmt.Sprint(details))
+}
+
+func (a *audits) entries() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.list)
 }
 
 // start runs a real server on a loopback port with a real flow library
@@ -42,7 +64,8 @@ func start(t *testing.T, adminToken string) *fixture {
 	f.lib = lib
 	now := func() time.Time { return time.Date(2026, 11, 27, 14, 0, 0, 0, time.UTC) }
 	board := incident.NewBoard(func(name string) bool { return name == "storing" }, nil)
-	s, err := New(Config{Listen: "127.0.0.1:0", AdminToken: adminToken, Now: now}, lib, board, zerolog.Nop())
+	f.audit = &audits{}
+	s, err := New(Config{Listen: "127.0.0.1:0", AdminToken: adminToken, Now: now, Audit: f.audit}, lib, board, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,6 +159,12 @@ func TestFlowAdmin(t *testing.T) {
 	}
 	if _, v, _ := f.lib.Program("1234"); v == v1 {
 		t.Error("after unpin the flow still runs the rolled-back version")
+	}
+	// Every change is audited, refused ones too; reads are not.
+	got := f.audit.entries()
+	if len(got) != 7 || !strings.HasPrefix(got[0], "admin@127.0.0.1 POST /api/v1/flows/reload map[path:/api/v1/flows/reload status:200]") ||
+		!strings.Contains(got[1], "status:422") {
+		t.Errorf("audit trail:\n%s", strings.Join(got, "\n"))
 	}
 }
 

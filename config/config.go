@@ -76,6 +76,8 @@ type Call struct {
 type Routing struct {
 	RingTimeout time.Duration `mapstructure:"ring_timeout"`
 	WrapUp      time.Duration `mapstructure:"wrap_up"`
+	MaxMisses   int           `mapstructure:"max_misses"`  // unanswered offers in a row before the agent is paused; 0 = never
+	MissReason  string        `mapstructure:"miss_reason"` // the pause reason then
 }
 
 // Prompts says where the prompt set comes from.
@@ -120,9 +122,42 @@ type Store struct {
 
 // Queue is one queue and the skills an agent needs to take its calls.
 type Queue struct {
-	Name   string   `mapstructure:"name"`
-	Topic  string   `mapstructure:"topic"`
-	Skills []string `mapstructure:"skills"`
+	Name           string        `mapstructure:"name"`
+	Topic          string        `mapstructure:"topic"`
+	Skills         []string      `mapstructure:"skills"`
+	Strategy       string        `mapstructure:"strategy"`        // longest-idle (default), most-skilled, least-talk-time, round-robin, random
+	MinProficiency int           `mapstructure:"min_proficiency"` // 1-5; 0 = any
+	Priority       int           `mapstructure:"priority"`
+	Weight         float64       `mapstructure:"weight"` // scales waiting time against other queues; 0 = 1
+	ServiceLevel   ServiceLevel  `mapstructure:"service_level"`
+	MaxWait        time.Duration `mapstructure:"max_wait"`
+	MaxLength      int           `mapstructure:"max_length"`
+	Overflow       string        `mapstructure:"overflow"`
+	WrapUp         time.Duration `mapstructure:"wrap_up"` // 0 = routing.wrap_up
+	Escalation     []Step        `mapstructure:"escalation"`
+	Announce       Announce      `mapstructure:"announce"`
+}
+
+// Announce is what callers waiting in a queue hear between the music.
+type Announce struct {
+	Position   bool          `mapstructure:"position"`    // their place, when it changed, never to the caller at the head
+	WaitTime   bool          `mapstructure:"wait_time"`   // the estimated wait, when the estimate is good enough
+	Every      time.Duration `mapstructure:"every"`       // how often; 0 = only when they join
+	MinSpacing time.Duration `mapstructure:"min_spacing"` // least time between two announcements
+	Periodic   []string      `mapstructure:"periodic"`    // prompts played in turn, one per announcement
+}
+
+// ServiceLevel is a queue's target: Target (e.g. 0.8) answered within Within.
+type ServiceLevel struct {
+	Target float64       `mapstructure:"target"`
+	Within time.Duration `mapstructure:"within"`
+}
+
+// Step widens the agents a waiting contact may go to after After.
+type Step struct {
+	After          time.Duration `mapstructure:"after"`
+	MinProficiency int           `mapstructure:"min_proficiency"`
+	Skills         []string      `mapstructure:"skills"`
 }
 
 // Agent is an agent with a phone that registers on kcc.
@@ -133,6 +168,10 @@ type Agent struct {
 	Password string   `mapstructure:"password"`
 	Digest   []string `mapstructure:"digest"`
 	Skills   []string `mapstructure:"skills"`
+	// Proficiency gives a skill's level, 1-5 (a skill listed only in
+	// Skills counts as 3).
+	Proficiency map[string]int `mapstructure:"proficiency"`
+	WrapUp      time.Duration  `mapstructure:"wrap_up"` // 0 = the queue's or routing.wrap_up
 }
 
 // envPrefix starts every environment variable kcc reads.

@@ -60,6 +60,42 @@ agents:
 	}
 }
 
+func TestRoutingKeys(t *testing.T) {
+	path := writeFile(t, `
+routing:
+  max_misses: 2
+queues:
+  - name: paspoort
+    topic: Paspoort
+    skills: [paspoort]
+    strategy: most-skilled
+    min_proficiency: 3
+    service_level: {target: 0.8, within: 60s}
+    max_wait: 10m
+    escalation:
+      - {after: 60s, min_proficiency: 1}
+      - {after: 2m, skills: [algemeen]}
+agents:
+  - {id: "3001", name: Anna, password: s3cret-long, digest: [SHA-256], skills: [paspoort], proficiency: {paspoort: 5}, wrap_up: 30s}
+`)
+	c, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := c.Queues[0]
+	if q.Strategy != "most-skilled" || q.MinProficiency != 3 || q.ServiceLevel.Within != time.Minute || q.MaxWait != 10*time.Minute ||
+		len(q.Escalation) != 2 || q.Escalation[1].After != 2*time.Minute || q.Escalation[1].Skills[0] != "algemeen" {
+		t.Errorf("queue %+v", q)
+	}
+	if a := c.Agents[0]; a.Proficiency["paspoort"] != 5 || a.WrapUp != 30*time.Second || c.Routing.MaxMisses != 2 {
+		t.Errorf("agent %+v, routing %+v", a, c.Routing)
+	}
+	bad := writeFile(t, "queues:\n  - name: q\n    escalation:\n      - {aftr: 60s}\n")
+	if _, err := Load(bad, nil); err == nil || !strings.Contains(err.Error(), "kcc.yaml:4:10: unknown key queues[0].escalation[0].aftr") {
+		t.Errorf("typo in an escalation step: %v", err)
+	}
+}
+
 func TestLoadRefuses(t *testing.T) {
 	tests := []struct {
 		name string

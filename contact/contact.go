@@ -15,6 +15,7 @@ import (
 	"kcc/call"
 	"kcc/ivr"
 	"kcc/media"
+	"kcc/prompts"
 	"kcc/routing"
 	"kcc/sip"
 	"kcc/store"
@@ -151,7 +152,7 @@ func (c *contact) Enqueue(ctx context.Context, q ivr.QueueRequest) error {
 		held := make(chan struct{})
 		go func() {
 			defer close(held)
-			c.hold(holdCtx, q.Language)
+			c.hold(holdCtx, q.Language, q.Queue)
 		}()
 		select {
 		case <-ctx.Done():
@@ -171,18 +172,87 @@ func (c *contact) Enqueue(ctx context.Context, q ivr.QueueRequest) error {
 	}
 }
 
-// hold plays the hold prompt once, then hold music until ctx is done.
-func (c *contact) hold(ctx context.Context, lang call.Language) {
+// hold plays the hold prompt once, then hold music until ctx is done,
+// with the queue's announcements (position, expected wait, periodic
+// messages) between the music.
+func (c *contact) hold(ctx context.Context, lang call.Language, queue string) {
 	codec := c.sess.Codec()
 	if name := c.svc.cfg.HoldPrompt; name != "" {
-		if p, ok := c.svc.prompts.Prompt(lang, name); ok {
-			if c.sess.Play(ctx, p.Frames(codec)) != nil {
-				return
-			}
+		if _, err := c.Play(ctx, lang, []string{name}, false); err != nil {
+			return
 		}
 	}
-	_ = c.sess.Loop(ctx, c.svc.prompts.Hold().Frames(codec))
+	music := c.svc.prompts.Hold().Frames(codec)
+	ann := c.svc.announce[queue]
+	if !ann.Position && !ann.WaitTime && len(ann.Periodic) == 0 {
+		_ = c.sess.Loop(ctx, music)
+		return
+	}
+	var (
+		said     announced
+		lastSaid time.Time
+	)
+	for ctx.Err() == nil {
+		if lastSaid.IsZero() || time.Since(lastSaid) >= ann.MinSpacing {
+			if names := c.announcement(lang, ann, &said); len(names) > 0 {
+				if _, err := c.Play(ctx, lang, names, false); err != nil {
+					return
+				}
+				lastSaid = time.Now()
+			}
+		}
+		if ann.Every <= 0 {
+			break
+		}
+		mctx, cancel := context.WithTimeout(ctx, ann.Every)
+		_ = c.sess.Loop(mctx, music)
+		cancel()
+	}
+	if ctx.Err() == nil {
+		_ = c.sess.Loop(ctx, music)
+	}
 }
+
+// announced is what a waiting caller has been told so far.
+type announced struct {
+	position int // the last position said (or seen at the head)
+	periodic int // the next periodic message
+}
+
+// announcement is what to tell the caller now: the position if it changed
+// and the caller is not at the head, the expected wait if the router's
+// estimate is good enough to say, and the next periodic message.
+func (c *contact) announcement(lang call.Language, ann routing.Announcements, said *announced) []string {
+	est, err := c.svc.router.Estimate(c.id)
+	if err != nil {
+		return nil // answered or gone meanwhile
+	}
+	sayLang, ok := c.svc.prompts.SayerLanguage(lang)
+	var names []string
+	if ann.Position && ok && est.Position > 1 && est.Position != said.position {
+		if ns, err := prompts.SayPosition(sayLang, est.Position); err == nil {
+			names = append(names, ns...)
+		}
+	}
+	said.position = est.Position
+	if ann.WaitTime && ok && est.Qualifier != routing.NoEstimate {
+		approx := prompts.About
+		if est.Qualifier == routing.MoreThan {
+			approx = prompts.MoreThan
+		}
+		if ns, err := prompts.SayMinutes(sayLang, est.Minutes, approx); err == nil {
+			names = append(append(names, waitTimePrompt), ns...)
+		}
+	}
+	if len(ann.Periodic) > 0 {
+		names = append(names, ann.Periodic[said.periodic%len(ann.Periodic)])
+		said.periodic++
+	}
+	return names
+}
+
+// waitTimePrompt introduces the expected wait: "de verwachte wachttijd is".
+const waitTimePrompt = "wachttijd"
 
 // talk bridges caller and agent until either hangs up, then ends the other
 // side and tells the router the conversation is over. While the agent holds

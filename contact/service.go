@@ -68,6 +68,8 @@ type Router interface {
 	Declined(offerID uint64)
 	Ended(id call.ID)
 	Counts(queue string) (waiting, available int)
+	Estimate(id call.ID) (routing.Estimate, error)
+	Move(id call.ID, queue string) error
 }
 
 // queueState shows the router's queues to the IVR's conditions.
@@ -92,7 +94,9 @@ type Service struct {
 	flows   Flows
 	phones  Phones
 	topics  map[string]string // queue -> topic shown to agents
-	router  Router
+	// announce is what each queue's waiting callers hear between the music.
+	announce map[string]routing.Announcements
+	router   Router
 
 	asterisk  *AsteriskLine     // nil: no agents on Asterisk
 	endpoints map[string]string // agent -> Asterisk endpoint, for agents on Asterisk
@@ -120,18 +124,27 @@ func New(cfg Config, m *media.Engine, catalog *prompts.Catalog, flows Flows,
 	s := &Service{
 		cfg: cfg, log: log, media: m, prompts: catalog, phones: phones, flows: flows,
 		topics:   make(map[string]string),
+		announce: make(map[string]routing.Announcements),
 		contacts: make(map[call.ID]*contact),
 	}
 	for _, q := range queues {
 		s.topics[q.Name] = q.Topic
+		s.announce[q.Name] = q.Announce
 	}
-	for _, name := range []string{cfg.HoldPrompt, cfg.RequeuePrompt, cfg.OverloadPrompt} {
+	names := []string{cfg.HoldPrompt, cfg.RequeuePrompt, cfg.OverloadPrompt}
+	for _, q := range queues {
+		names = append(names, q.Announce.Periodic...)
+		if q.Announce.WaitTime {
+			names = append(names, waitTimePrompt)
+		}
+	}
+	for _, name := range names {
 		if name == "" {
 			continue
 		}
 		for _, p := range flows.Programs() {
 			for _, l := range p.Languages() {
-				if !catalog.Has(l, name) {
+				if _, _, ok := catalog.Lookup(l, name); !ok {
 					return nil, fmt.Errorf("contact: prompt %q missing for language %s", name, l)
 				}
 			}
@@ -352,6 +365,26 @@ func (s *Service) Ring(o routing.Offer) {
 		return
 	}
 	c.ring(o)
+}
+
+// Overflow implements routing.OverflowHandler: a caller who waited the
+// queue's max wait goes to the overflow queue, keeping its first queue
+// time. Other targets (a message, a callback offer) are not supported yet:
+// the caller keeps waiting, and the log says so.
+func (s *Service) Overflow(o routing.Overflow) {
+	log := s.log.With().Str("contact_id", string(o.Contact)).Str("queue", o.Queue).Str("overflow", o.Target).Logger()
+	if _, ok := s.topics[o.Target]; !ok {
+		log.Warn().Msg("max wait reached; this overflow target is not supported, the caller keeps waiting")
+		return
+	}
+	// Not on the router's call stack, like Declined from Ring.
+	s.calls.Go(func() {
+		if err := s.router.Move(o.Contact, o.Target); err != nil {
+			log.Info().Err(err).Msg("overflow move")
+			return
+		}
+		log.Info().Dur("waited", o.Waited).Msg("max wait reached: moved to the overflow queue")
+	})
 }
 
 // Withdraw implements routing.Line: the ringing INVITE is cancelled.

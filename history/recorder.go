@@ -228,6 +228,17 @@ func (r *Recorder) Event(ev routing.Event) {
 			r.append(c.rec)
 		}
 		r.queueLog(store.Abandon(ev.At, id, ev.Queue, ev.Position, orig, secs(ev.Waited)))
+	case routing.ContactMoved:
+		// As Asterisk logs a caller leaving for another queue: the exit
+		// from the old queue, then the entry into the new one.
+		if c == nil {
+			return
+		}
+		r.queueLog(store.ExitWithTimeout(ev.At, id, ev.Other, c.pos, c.origPos, store.QLSeconds(c.queuedAt, ev.At)))
+		c.queuedAt, c.pos, c.rec.Queue = ev.At, ev.Position, ev.Queue
+		c.rec.Outcome = store.OutcomeOverflow
+		r.queueLog(store.EnterQueue(ev.At, id, ev.Queue, c.rec.Caller, ev.Position))
+		r.append(c.rec)
 	case routing.AgentStateChanged:
 		r.agentState(ev)
 	}
@@ -268,3 +279,14 @@ func (r *Recorder) agentState(ev routing.Event) {
 }
 
 func secs(d time.Duration) int64 { return int64(d / time.Second) }
+
+// Audit records an admin or supervisor change: who, what, and its details
+// (a JSON-encodable value). It implements api.Auditor.
+func (r *Recorder) Audit(who, what string, details any, at time.Time) {
+	b, err := json.Marshal(details)
+	if err != nil {
+		r.log.Error().Err(err).Str("what", what).Msg("audit details not encodable")
+		b = nil
+	}
+	r.append(store.AuditEntry{Time: at, Who: who, What: what, Details: b})
+}

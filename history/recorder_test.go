@@ -177,3 +177,34 @@ func TestRecordsAreValid(t *testing.T) {
 		t.Fatalf("stored queue_log %+v, %v", ql, err)
 	}
 }
+
+func TestAudit(t *testing.T) {
+	var recs records
+	r := New(Config{}, &recs, zerolog.Nop())
+	r.Audit("admin@127.0.0.1", "POST /api/v1/flows/reload", map[string]any{"status": 200}, at(1))
+	if len(recs.list) != 1 {
+		t.Fatalf("%d records, want 1", len(recs.list))
+	}
+	a, ok := recs.list[0].(store.AuditEntry)
+	if !ok || a.Who != "admin@127.0.0.1" || a.What != "POST /api/v1/flows/reload" || string(a.Details) != `{"status":200}` || a.Time != at(1) {
+		t.Errorf("audit record %+v", recs.list[0])
+	}
+}
+
+// TestOverflowMove: max wait in afval moves the caller to algemeen.
+func TestOverflowMove(t *testing.T) {
+	var recs records
+	var qlog bytes.Buffer
+	r := New(Config{RawNumbers: true, QueueLog: &qlog}, &recs, zerolog.Nop())
+	r.Arrived("c5", "+31701234567", "14070", at(0))
+	r.Event(routing.Event{Kind: routing.ContactQueued, At: at(5), Contact: "c5", Queue: "afval", Position: 1})
+	r.Event(routing.Event{Kind: routing.ContactMaxWait, At: at(305), Contact: "c5", Queue: "afval", Position: 1, Waited: 300 * time.Second, Other: "algemeen"})
+	r.Event(routing.Event{Kind: routing.ContactMoved, At: at(305), Contact: "c5", Queue: "algemeen", Other: "afval", Position: 3})
+	want := "1795770305|c5|afval|NONE|EXITWITHTIMEOUT|1|1|300\n1795770305|c5|algemeen|NONE|ENTERQUEUE||+31701234567|3\n"
+	if got := qlog.String(); !strings.HasSuffix(got, want) {
+		t.Errorf("queue_log\n got %q\nwant suffix %q", got, want)
+	}
+	if c := recs.contact(t); c.Queue != "algemeen" || c.Outcome != store.OutcomeOverflow || c.QueueEntry != at(5) {
+		t.Errorf("contact record %+v", c)
+	}
+}

@@ -21,7 +21,7 @@ import (
 // the hold prompt and the overload prompt.
 var builtinNames = []string{
 	"drukte", "even-geduld", "gesloten", "hoofdmenu", "kies-taal",
-	"ongeldige-keuze", "opnieuw-verbinden", "tot-ziens", "welkom", "zie-website",
+	"ongeldige-keuze", "opnieuw-verbinden", "tot-ziens", "wachttijd", "welkom", "zie-website",
 }
 
 var codecs = []media.Codec{media.PCMA, media.PCMU}

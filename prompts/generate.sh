@@ -101,6 +101,7 @@ prompt nl tot-ziens "Bedankt voor uw telefoontje. Tot ziens."
 prompt nl drukte "Het is op dit moment erg druk. Probeer het later nog eens. Tot ziens."
 prompt nl gesloten "Wij zijn op dit moment gesloten. U kunt ons bellen op maandag tot en met vrijdag, van 8 tot 20 uur."
 prompt nl opnieuw-verbinden "De verbinding met de medewerker is verbroken. U houdt uw plaats in de wachtrij."
+prompt nl wachttijd "De verwachte wachttijd is"
 
 # English.
 prompt en welkom "Welcome to fourteen oh seventy, the telephone number of the municipality of The Hague."
@@ -112,6 +113,7 @@ prompt en tot-ziens "Thank you for calling. Goodbye."
 prompt en drukte "We are very busy at the moment. Please call again later. Goodbye."
 prompt en gesloten "We are closed at the moment. Our opening hours are Monday to Friday, from 8 a.m. to 8 p.m."
 prompt en opnieuw-verbinden "The connection to the employee was lost. You keep your place in the queue."
+prompt en wachttijd "The expected waiting time is"
 
 kies_taal
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -122,6 +123,37 @@ func TestRoutingSimulate(t *testing.T) {
 	} {
 		if err := run(context.Background(), args, nil, &out, &out); err == nil {
 			t.Errorf("kcc %s: no error", strings.Join(args, " "))
+		}
+	}
+}
+
+// TestImportAndReport loads an Asterisk queue_log into a fresh SQLite store
+// and reports over it, through the commands.
+func TestImportAndReport(t *testing.T) {
+	env := []string{"KCC_STORE_PATH=" + filepath.Join(t.TempDir(), "kcc.db")}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"import", "queue_log", "../../report/testdata/queue_log.txt"}, env, &out, io.Discard); err != nil {
+		t.Fatalf("import: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "24 imported") || !strings.Contains(out.String(), "4 bad") {
+		t.Errorf("import summary:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"import", "queue_log", "../../report/testdata/queue_log.txt"}, env, &out, io.Discard); err != nil ||
+		!strings.Contains(out.String(), "0 imported, 24 duplicates") {
+		t.Errorf("second import: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	args := []string{"report", "--from", "2026-03-10", "--to", "2026-03-11", "--interval", "24h", "--kind", "queues", "--format", "csv"}
+	if err := run(context.Background(), args, env, &out, io.Discard); err != nil {
+		t.Fatalf("report: %v", err)
+	}
+	if !strings.Contains(out.String(), "support") || strings.Count(out.String(), "\n") < 2 {
+		t.Errorf("report:\n%s", out.String())
+	}
+	for _, bad := range [][]string{{"report", "--from", "yesterday"}, {"import", "queue_log"}, {"import", "cdr", "x"}} {
+		if err := run(context.Background(), bad, env, &out, io.Discard); err == nil {
+			t.Errorf("kcc %s: no error", strings.Join(bad, " "))
 		}
 	}
 }

@@ -115,3 +115,100 @@ func TestIntegrationIncidentMessage(t *testing.T) {
 	}
 	heardFirst(t, k, subnet+".3", "welkom")
 }
+
+// TestIntegrationQueueAnnouncements (issue 6): with no agent logged in, two
+// callers wait in paspoort, which announces positions every 2 s. The second
+// hears "u bent de tweede in de wachtrij"; the first, at the head, never
+// hears a position.
+func TestIntegrationQueueAnnouncements(t *testing.T) {
+	const subnet = "127.0.41"
+	k := startKCC(t, subnet+".1", func(c *config.Config) {
+		for i := range c.Queues {
+			if c.Queues[i].Name == "paspoort" {
+				c.Queues[i].Announce = config.Announce{Position: true, Every: 2 * time.Second}
+			}
+		}
+	})
+	captureA := peertest.StartCapture(t, "udp and src host "+k.ip+" and dst host "+subnet+".2")
+	captureB := peertest.StartCapture(t, "udp and src host "+k.ip+" and dst host "+subnet+".3")
+	done := make(chan peertest.SIPpResult, 2)
+	go func() { done <- callChoosing(t, k, subnet+".2", 12*time.Second, '1', '1') }()
+	time.Sleep(1500 * time.Millisecond) // B joins the queue after A
+	go func() { done <- callChoosing(t, k, subnet+".3", 12*time.Second, '1', '1') }()
+	for range 2 {
+		if res := <-done; res.ExitCode != 0 {
+			t.Fatalf("SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+		}
+	}
+	youAre := promptFrames(t, "say-you-are")
+	second := promptFrames(t, "ord-2")
+	heardA, heardB := pcmaPayloads(captureA.Stop()), pcmaPayloads(captureB.Stop())
+	if !containsRun(heardB, youAre) || !containsRun(heardB, second) {
+		t.Error("the second caller did not hear its position (say-you-are, ord-2)")
+	}
+	if containsRun(heardA, youAre) {
+		t.Error("the caller at the head of the queue heard a position")
+	}
+}
+
+// promptFrames is a Dutch prompt's PCMA frames without its leading silence.
+func promptFrames(t *testing.T, name string) [][]byte {
+	t.Helper()
+	p, ok := catalog(t).Prompt("nl", name)
+	if !ok {
+		t.Fatalf("no Dutch prompt %s", name)
+	}
+	f := p.Frames(media.PCMA)
+	return f[leadingSilence(f, media.PCMA.Silence()):]
+}
+
+func pcmaPayloads(pkts []peertest.Packet) [][]byte {
+	var out [][]byte
+	for _, p := range pkts {
+		if r, ok := peertest.ParseRTP(p.Payload); ok && r.PayloadType == 8 {
+			out = append(out, r.Payload)
+		}
+	}
+	return out
+}
+
+// TestIntegrationMaxWaitOverflow (issue 6): paspoort lets callers wait 3 s,
+// then overflows to algemeen. Only agent 2003 (afval, belastingen) is
+// logged in, so the paspoort caller reaches it only through the overflow;
+// the queue_log shows the exit and the new entry.
+func TestIntegrationMaxWaitOverflow(t *testing.T) {
+	const subnet = "127.0.42"
+	queueLog := filepath.Join(t.TempDir(), "queue_log")
+	k := startKCC(t, subnet+".1", func(c *config.Config) {
+		c.Store.QueueLog = queueLog
+		for i := range c.Queues {
+			if c.Queues[i].Name == "paspoort" {
+				c.Queues[i].MaxWait, c.Queues[i].Overflow = 3*time.Second, "algemeen"
+			}
+		}
+	})
+	agent := startAgent(t, k, "2003", subnet+".2", "auto")
+	done := make(chan peertest.SIPpResult, 1)
+	go func() { done <- callChoosing(t, k, subnet+".3", 10*time.Second, '1', '1') }()
+	waitFor(t, 30*time.Second, "the caller queued for paspoort", func() bool { return len(k.router.Waiting("paspoort")) == 1 })
+	queued := time.Now()
+	if _, err := agent.WaitEvent("CALL_ESTABLISHED", 15*time.Second); err != nil {
+		t.Fatalf("the caller did not reach agent 2003 through the overflow: %v", err)
+	}
+	if waited := time.Since(queued); waited < 2500*time.Millisecond {
+		t.Errorf("put through after %v, before the 3 s max wait", waited)
+	}
+	if res := <-done; res.ExitCode != 0 {
+		t.Fatalf("SIPp (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	settle(t, k)
+	b, err := os.ReadFile(queueLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"|paspoort|NONE|EXITWITHTIMEOUT|1|1|", "|algemeen|NONE|ENTERQUEUE||", "|algemeen|2003|CONNECT|"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("queue_log lacks %q:\n%s", want, b)
+		}
+	}
+}

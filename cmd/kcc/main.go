@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	_ "time/tzdata" // reports and flows use Europe/Amsterdam on hosts without zoneinfo
 
 	"github.com/rs/zerolog"
 
@@ -48,6 +49,8 @@ const usage = `usage:
   kcc flow ...                validate flows; versions, reload, rollback (kcc flow for more)
   kcc incident ...            incident messages in the IVR (kcc incident for more)
   kcc routing simulate ...    what-if: service level, ASA, abandonment for a week of traffic
+  kcc report ...              service level, ASA, AHT, abandons per queue and interval; agent times
+  kcc import queue_log FILE   load an Asterisk queue_log as history
   kcc store load ...          synthetic history load (crash and throughput tests)
   kcc version                 print the version`
 
@@ -80,6 +83,10 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return storeCmd(ctx, args[1:], stdout, stderr)
 	case "routing":
 		return routingCmd(ctx, args[1:], environ, stdout, stderr)
+	case "report":
+		return reportCmd(ctx, args[1:], environ, stdout, stderr)
+	case "import":
+		return importCmd(ctx, args[1:], environ, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "kcc", version())
 		return nil
@@ -148,9 +155,9 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 	if err != nil {
 		return nil, fmt.Errorf("prompts: %w", err)
 	}
-	queues := make([]routing.Queue, 0, len(cfg.Queues))
-	for _, q := range cfg.Queues {
-		queues = append(queues, routing.Queue{Name: q.Name, Topic: q.Topic, Skills: q.Skills})
+	queues, err := routingQueues(cfg.Queues)
+	if err != nil {
+		return nil, err
 	}
 	a := &app{log: log, cfg: cfg}
 	if a.flows, err = flows.New(flows.Config{Files: cfg.Flows.Files, Checker: checker{catalog, queues}},
@@ -196,7 +203,7 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 	agents := make([]routing.Agent, 0, len(cfg.Agents))
 	a.endpoints = make(map[string]string)
 	for _, ag := range cfg.Agents {
-		agents = append(agents, routing.Agent{ID: ag.ID, Name: ag.Name, Skills: ag.Skills})
+		agents = append(agents, routing.Agent{ID: ag.ID, Name: ag.Name, Skills: ag.Skills, Proficiency: ag.Proficiency, WrapUp: ag.WrapUp})
 		if ag.Endpoint != "" {
 			a.endpoints[ag.ID] = ag.Endpoint
 			continue
@@ -254,9 +261,10 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 	if err != nil {
 		return nil, errors.Join(err, a.close())
 	}
-	a.router, err = routing.New(routing.Config{RingTimeout: cfg.Routing.RingTimeout, WrapUp: cfg.Routing.WrapUp},
+	a.router, err = routing.New(routing.Config{RingTimeout: cfg.Routing.RingTimeout, WrapUp: cfg.Routing.WrapUp,
+		MaxMisses: cfg.Routing.MaxMisses, MissReason: cfg.Routing.MissReason},
 		queues, agents, a.svc, routing.SystemClock(), log.With().Str("component", "routing").Logger(),
-		routing.WithObserver(a.history))
+		routing.WithObserver(a.history), routing.WithOverflow(a.svc))
 	if err != nil {
 		return nil, errors.Join(err, a.close())
 	}
@@ -272,7 +280,7 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 		a.svc.UseAsterisk(a.line, a.endpoints)
 	}
 	if cfg.API.Listen != "" {
-		a.api, err = api.New(api.Config{Listen: cfg.API.Listen, AdminToken: cfg.API.AdminToken}, a.flows, a.incidents,
+		a.api, err = api.New(api.Config{Listen: cfg.API.Listen, AdminToken: cfg.API.AdminToken, Audit: a.history}, a.flows, a.incidents,
 			log.With().Str("component", "api").Logger())
 		if err != nil {
 			return nil, errors.Join(err, a.close())
@@ -438,6 +446,28 @@ func (a *app) drain() {
 	case <-ctx.Done():
 		a.log.Error().Msg("calls still running after hang-up")
 	}
+}
+
+// routingQueues maps the configured queues onto the router's.
+func routingQueues(cqs []config.Queue) ([]routing.Queue, error) {
+	queues := make([]routing.Queue, 0, len(cqs))
+	for _, q := range cqs {
+		rq := routing.Queue{Name: q.Name, Topic: q.Topic, Skills: q.Skills, MinProficiency: q.MinProficiency,
+			Priority: q.Priority, Weight: q.Weight, MaxWait: q.MaxWait, MaxLength: q.MaxLength, Overflow: q.Overflow,
+			WrapUp: q.WrapUp, ServiceLevel: routing.ServiceLevel{Target: q.ServiceLevel.Target, Within: q.ServiceLevel.Within},
+			Announce: routing.Announcements{Position: q.Announce.Position, WaitTime: q.Announce.WaitTime, Every: q.Announce.Every,
+				MinSpacing: q.Announce.MinSpacing, Periodic: q.Announce.Periodic}}
+		if q.Strategy != "" {
+			if err := rq.Strategy.UnmarshalText([]byte(q.Strategy)); err != nil {
+				return nil, fmt.Errorf("queues %s: strategy: %w", q.Name, err)
+			}
+		}
+		for _, st := range q.Escalation {
+			rq.Escalation = append(rq.Escalation, routing.Step{After: st.After, MinProficiency: st.MinProficiency, Skills: st.Skills})
+		}
+		queues = append(queues, rq)
+	}
+	return queues, nil
 }
 
 // checker lets the IVR compiler check prompt and queue names.
