@@ -9,11 +9,14 @@ import (
 
 // RunReport is `kcc report`: it builds the report opt asks for from src and
 // writes it to stdout in format f. Unless opt.Progress is set, a range of
-// more than one day prints "reading day 3/30" lines on stderr (nil: none).
+// more than one day prints about ten "reading day 3/30" lines on stderr
+// (nil: none).
 func RunReport(ctx context.Context, src Source, opt Options, f Format, stdout, stderr io.Writer) error {
 	if opt.Progress == nil && stderr != nil {
+		// About ten lines however long the range: a year is 365 days.
 		opt.Progress = func(done, total int) {
-			if total > 1 {
+			step := max(1, total/10)
+			if total > 1 && (done%step == 0 || done == total) {
 				fmt.Fprintf(stderr, "reading day %d/%d\n", done, total)
 			}
 		}

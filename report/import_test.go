@@ -89,7 +89,7 @@ func TestImportQueueLog(t *testing.T) {
 	if got, want := badAt, []int{8, 11, 20, 23}; !equalInts(got, want) {
 		t.Errorf("bad lines %v, want %v", got, want)
 	}
-	golden(t, "import.out", out.Bytes())
+	golden(t, "import-summary.golden", out.Bytes())
 
 	stored, err := st.QueueLog(ctx, store.Range{})
 	if err != nil {
