@@ -145,6 +145,7 @@ type Announce struct {
 	Every      time.Duration `mapstructure:"every"`       // how often; 0 = only when they join
 	MinSpacing time.Duration `mapstructure:"min_spacing"` // least time between two announcements
 	Periodic   []string      `mapstructure:"periodic"`    // prompts played in turn, one per announcement
+	ExitKey    string        `mapstructure:"exit_key"`    // a key that leaves the queue; the flow goes on at the queue node's next
 }
 
 // ServiceLevel is a queue's target: Target (e.g. 0.8) answered within Within.
@@ -418,6 +419,11 @@ func (c Config) Validate() error {
 		}
 	default:
 		bad("store.driver %q: want sqlite or postgres", c.Store.Driver)
+	}
+	for i, q := range c.Queues {
+		if k := q.Announce.ExitKey; k != "" && (len(k) != 1 || !strings.Contains("0123456789*#ABCD", k)) {
+			bad("queues[%d] (%s): announce.exit_key %q: want one DTMF key (0-9, *, #, A-D)", i, q.Name, k)
+		}
 	}
 	if c.Store.CallerNumbers != "hashed" && c.Store.CallerNumbers != "raw" {
 		bad("store.caller_numbers %q: want hashed or raw", c.Store.CallerNumbers)

@@ -143,7 +143,7 @@ func (c *contact) Enqueue(ctx context.Context, q ivr.QueueRequest) error {
 		// Since keeps the first queue time: a caller put back after its
 		// agent's side failed keeps its place.
 		if err := c.svc.router.Enqueue(routing.Contact{ID: c.id, Queue: q.Queue, Language: q.Language,
-			Topic: topic, Since: first}); err != nil {
+			Topic: topic, Since: first, Priority: q.Priority, Skills: q.Skills}); err != nil {
 			return fmt.Errorf("enqueue %s: %w", q.Queue, err)
 		}
 		c.log.Info().Str("queue", q.Queue).Str("language", string(q.Language)).Msg("queued")
@@ -154,20 +154,45 @@ func (c *contact) Enqueue(ctx context.Context, q ivr.QueueRequest) error {
 			defer close(held)
 			c.hold(holdCtx, q.Language, q.Queue)
 		}()
-		select {
-		case <-ctx.Done():
-			stopHold()
-			<-held
+		leg, exited, err := c.awaitAgent(ctx, c.svc.announce[q.Queue].ExitKey)
+		stopHold()
+		<-held
+		switch {
+		case err != nil:
 			c.svc.router.Abandon(c.id)
 			c.log.Info().Str("queue", q.Queue).Dur("waited", time.Since(first)).Msg("caller left the queue")
-			return ctx.Err()
+			return err
+		case exited:
+			c.log.Info().Str("queue", q.Queue).Dur("waited", time.Since(first)).Msg("caller left the queue with the exit key")
+			return nil // the flow goes on at the queue node's next
+		}
+		if !c.talk(ctx, leg) {
+			return nil
+		}
+		c.log.Warn().Str("agent", leg.offer.Agent).Msg("the agent's side failed: queued again in place")
+	}
+}
+
+// awaitAgent waits in the queue until an agent answers (its leg), the
+// caller presses exitKey and the router lets it go (exited), or the caller
+// hangs up (ctx's error). Other keys mean nothing in the queue.
+func (c *contact) awaitAgent(ctx context.Context, exitKey string) (leg *agentLeg, exited bool, err error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
 		case leg := <-c.connected:
-			stopHold()
-			<-held
-			if !c.talk(ctx, leg) {
-				return nil
+			return leg, false, nil
+		case d := <-c.sess.Digits():
+			if exitKey == "" || d.String() != exitKey {
+				continue
 			}
-			c.log.Warn().Str("agent", leg.offer.Agent).Msg("the agent's side failed: queued again in place")
+			if err := c.svc.router.Exit(c.id, exitKey); err != nil {
+				// An agent answered just then: the conversation wins.
+				c.log.Info().Err(err).Msg("exit key too late")
+				continue
+			}
+			return nil, true, nil
 		}
 	}
 }
@@ -191,6 +216,7 @@ func (c *contact) hold(ctx context.Context, lang call.Language, queue string) {
 	var (
 		said     announced
 		lastSaid time.Time
+		offset   int // where the music stopped, so it goes on from there
 	)
 	for ctx.Err() == nil {
 		if lastSaid.IsZero() || time.Since(lastSaid) >= ann.MinSpacing {
@@ -205,12 +231,25 @@ func (c *contact) hold(ctx context.Context, lang call.Language, queue string) {
 			break
 		}
 		mctx, cancel := context.WithTimeout(ctx, ann.Every)
-		_ = c.sess.Loop(mctx, music)
+		start := time.Now()
+		_ = c.sess.Loop(mctx, rotate(music, offset))
 		cancel()
+		offset += int(time.Since(start) / (media.FrameSamples * time.Second / 8000))
 	}
 	if ctx.Err() == nil {
-		_ = c.sess.Loop(ctx, music)
+		_ = c.sess.Loop(ctx, rotate(music, offset))
 	}
+}
+
+// rotate returns frames starting at frame offset (modulo their number) and
+// wrapping around, so that music interrupted by an announcement goes on
+// where it stopped instead of starting over.
+func rotate(frames [][]byte, offset int) [][]byte {
+	if len(frames) == 0 {
+		return frames
+	}
+	offset %= len(frames)
+	return append(frames[offset:len(frames):len(frames)], frames[:offset]...)
 }
 
 // announced is what a waiting caller has been told so far.

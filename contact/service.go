@@ -70,6 +70,7 @@ type Router interface {
 	Counts(queue string) (waiting, available int)
 	Estimate(id call.ID) (routing.Estimate, error)
 	Move(id call.ID, queue string) error
+	Exit(id call.ID, key string) error
 }
 
 // queueState shows the router's queues to the IVR's conditions.

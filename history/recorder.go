@@ -228,6 +228,17 @@ func (r *Recorder) Event(ev routing.Event) {
 			r.append(c.rec)
 		}
 		r.queueLog(store.Abandon(ev.At, id, ev.Queue, ev.Position, orig, secs(ev.Waited)))
+	case routing.ContactExited:
+		if ev.Agent != "" {
+			r.queueLog(store.RingCanceled(ev.At, id, ev.Queue, ev.Agent, ev.Rang.Milliseconds()))
+		}
+		orig := ev.Position
+		if c != nil {
+			orig = c.origPos
+			c.rec.Wait = ev.At.Sub(c.rec.QueueEntry)
+			r.append(c.rec)
+		}
+		r.queueLog(store.ExitWithKey(ev.At, id, ev.Queue, ev.Reason, ev.Position, orig, secs(ev.Waited)))
 	case routing.ContactMoved:
 		// As Asterisk logs a caller leaving for another queue: the exit
 		// from the old queue, then the entry into the new one.

@@ -43,6 +43,9 @@ const (
 	// Position, Priority, Predicted; Agent, Offer, Attempt and Rang too
 	// when a ringing offer was withdrawn.
 	ContactMoved
+	// ContactExited: the caller left the queue with the exit key. Like
+	// ContactAbandoned, with Reason the key.
+	ContactExited
 )
 
 var eventKindNames = [...]string{
@@ -56,6 +59,7 @@ var eventKindNames = [...]string{
 	ContactEscalated:  "contact-escalated",
 	ContactMaxWait:    "contact-max-wait",
 	ContactMoved:      "contact-moved",
+	ContactExited:     "contact-exited",
 }
 
 // String returns the kind's name, e.g. "offer-ringing".

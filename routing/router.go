@@ -781,16 +781,34 @@ func (r *Router) move(id call.ID, queue string) error {
 func (r *Router) Abandon(id call.ID) {
 	r.mu.Lock()
 	if c, ok := r.contacts[id]; ok && !r.closed && c.agent == nil {
-		r.abandon(c)
+		r.abandon(c, ContactAbandoned, "")
 	}
 	r.flush()
 }
 
-func (r *Router) abandon(c *contact) {
+// Exit takes a waiting contact out of its queue because the caller pressed
+// the queue's exit key: like Abandon (it counts as not answered, and a
+// ringing offer is withdrawn), but reported as ContactExited with the key,
+// since the caller goes on in the IVR. It fails with ErrUnknownContact for
+// a contact that is not waiting.
+func (r *Router) Exit(id call.ID, key string) error {
+	r.mu.Lock()
+	c, ok := r.contacts[id]
+	if ok && !r.closed && c.agent == nil {
+		r.abandon(c, ContactExited, key)
+	}
+	r.flush()
+	if !ok || c.agent != nil {
+		return fmt.Errorf("exit %q: %w", id, ErrUnknownContact)
+	}
+	return nil
+}
+
+func (r *Router) abandon(c *contact, kind EventKind, reason string) {
 	now := r.clock.Now()
 	q := c.queue
 	waited := now.Sub(c.since)
-	ev := Event{Kind: ContactAbandoned, At: now, Contact: c.ID, Queue: q.Name, Waited: waited,
+	ev := Event{Kind: kind, At: now, Contact: c.ID, Queue: q.Name, Waited: waited, Reason: reason,
 		Priority: c.priority, Level: c.level, Predicted: c.predict}
 	q.hist.outcome(now.Sub(c.joined), true, r.cfg.EWT.Window)
 	q.stats.abandoned++
@@ -913,7 +931,7 @@ func (r *Router) Ended(id call.ID) {
 	r.mu.Lock()
 	if c, ok := r.contacts[id]; ok && !r.closed {
 		if c.agent == nil {
-			r.abandon(c)
+			r.abandon(c, ContactAbandoned, "")
 		} else {
 			r.ended(c)
 		}

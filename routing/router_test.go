@@ -431,3 +431,22 @@ func TestDebugLogWithoutObserver(t *testing.T) {
 		t.Errorf("log:\n got %s\nwant %s", got, want)
 	}
 }
+
+func TestExitReportsTheKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, Config{RingTimeout: 15 * time.Second, WrapUp: 10 * time.Second}, testQueues(), testAgents())
+		f.mustEnqueue(t, "paspoort", "c1")
+		advance(3 * time.Second)
+		f.obs.take()
+		if err := f.Exit("c1", "0"); err != nil {
+			t.Fatal(err)
+		}
+		evs := f.obs.take()
+		if len(evs) != 1 || evs[0].Kind != ContactExited || evs[0].Reason != "0" || evs[0].Waited != 3*time.Second || evs[0].Position != 1 {
+			t.Errorf("events %+v, want one contact-exited with key 0 after 3s", evs)
+		}
+		if err := f.Exit("c1", "0"); !errors.Is(err, ErrUnknownContact) {
+			t.Errorf("second Exit: %v, want ErrUnknownContact", err)
+		}
+	})
+}

@@ -14,7 +14,7 @@ import (
 // step is one action in a scenario and the Line calls it must cause, in
 // order. Actions:
 //
-//	login A | logout A | enqueue C QUEUE | abandon C | end C
+//	login A | logout A | enqueue C QUEUE | abandon C | end C | exit C KEY
 //	busy A | free A      (SetBusy: the phone is in use by a call kcc did not route / no longer)
 //	answer C | stale C   (Answered for C's last offer: must succeed / fail with ErrStaleOffer)
 //	decline C            (Declined for C's last offer)
@@ -119,6 +119,10 @@ func runScenarioWith(t *testing.T, cfg Config, queues []Queue, agents []Agent, s
 			}
 		case "abandon":
 			f.Abandon(call.ID(arg(0)))
+		case "exit":
+			if err := f.Exit(call.ID(arg(0)), arg(1)); err != nil {
+				t.Fatalf("step %d: Exit: %v", i, err)
+			}
 		case "end":
 			f.Ended(call.ID(arg(0)))
 		case "answer":
@@ -279,6 +283,13 @@ func TestScenarios(t *testing.T) {
 			s("enqueue c1 paspoort", "ring c1 a2 #1"),
 			s("enqueue c2 paspoort"),
 			s("abandon c1", "withdraw c1 a2 #1", "ring c2 a2 #1"),
+			s("waiting paspoort c2"),
+		}},
+		{"exit key while ringing withdraws and frees the agent", []step{
+			s("login a2"),
+			s("enqueue c1 paspoort", "ring c1 a2 #1"),
+			s("enqueue c2 paspoort"),
+			s("exit c1 0", "withdraw c1 a2 #1", "ring c2 a2 #1"),
 			s("waiting paspoort c2"),
 		}},
 		{"abandon while queued removes quietly", []step{

@@ -212,3 +212,44 @@ func TestIntegrationMaxWaitOverflow(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationExitKey (issue 6): paspoort's exit key is 0. A caller who
+// presses it while waiting leaves the queue (EXITWITHKEY in queue_log) and
+// the flow goes on at the queue node's next: the goodbye, then kcc hangs up.
+func TestIntegrationExitKey(t *testing.T) {
+	const subnet = "127.0.43"
+	file := filepath.Join(t.TempDir(), "14070.yaml")
+	src := bytes.Replace(ivr.Builtin(), []byte(`"1": {queue: paspoort, topic: Paspoort}`),
+		[]byte(`"1": {queue: paspoort, topic: Paspoort, next: einde}`), 1)
+	writeFlow(t, file, src)
+	queueLog := filepath.Join(t.TempDir(), "queue_log")
+	k := startKCC(t, subnet+".1", func(c *config.Config) {
+		c.Flows.Files = []string{file}
+		c.Store.QueueLog = queueLog
+		for i := range c.Queues {
+			if c.Queues[i].Name == "paspoort" {
+				c.Queues[i].Announce.ExitKey = "0"
+			}
+		}
+	})
+	capture := peertest.StartCapture(t, "udp and src host "+k.ip+" and dst host "+subnet+".2")
+	goodbye := promptFrames(t, "tot-ziens")
+	res := callScenario(t, k, subnet+".2", "hungup.xml", pcmaCaller, 10*time.Second, '1', '1', '0')
+	if res.ExitCode != 0 {
+		t.Fatalf("the caller was not hung up on after the exit key (SIPp exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if !containsRun(pcmaPayloads(capture.Stop()), goodbye) {
+		t.Error("the caller did not hear the goodbye after leaving the queue")
+	}
+	settle(t, k)
+	b, err := os.ReadFile(queueLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`\|paspoort\|NONE\|EXITWITHKEY\|0\|1\|1\|[0-9]+\n`).Match(b) {
+		t.Errorf("queue_log has no EXITWITHKEY line:\n%s", b)
+	}
+	if len(k.router.Waiting("paspoort")) != 0 {
+		t.Error("the caller is still queued")
+	}
+}

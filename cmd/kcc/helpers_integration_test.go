@@ -211,6 +211,13 @@ var pcmaCaller = callerPhone{codec: media.PCMA, eventPT: 101}
 // telephone-event payload type, or keys as in-band tones.
 func callChoosingWith(t *testing.T, k *testKCC, ip string, phone callerPhone, after time.Duration, keys ...call.Digit) peertest.SIPpResult {
 	t.Helper()
+	return callScenario(t, k, ip, "caller.xml", phone, after, keys...)
+}
+
+// callScenario is callChoosingWith with another SIPp scenario built on
+// caller.xml's placeholders, such as hungup.xml (kcc hangs up).
+func callScenario(t *testing.T, k *testKCC, ip, sf string, phone callerPhone, after time.Duration, keys ...call.Digit) peertest.SIPpResult {
+	t.Helper()
 	welcome, ok := catalog(t).Prompt("nl", "welkom")
 	if !ok {
 		t.Fatal("no Dutch welcome prompt")
@@ -238,9 +245,9 @@ func callChoosingWith(t *testing.T, k *testKCC, ip string, phone callerPhone, af
 		sdp = append(sdp, "RTP/AVP 8 0 101", "RTP/AVP "+pt+" "+ev, "rtpmap:101", "rtpmap:"+ev, "fmtp:101", "fmtp:"+ev)
 	}
 	return sipp(t, k, ip, "14070", total+20*time.Second, map[string]string{
-		"caller.xml": scenario(t, "caller.xml", sdp...),
+		sf:           scenario(t, sf, sdp...),
 		"media.pcap": string(stream.Pcap()),
-	}, "caller.xml")
+	}, sf)
 }
 
 // catalog returns the built-in prompts, as kcc loaded them.

@@ -456,7 +456,7 @@ func routingQueues(cqs []config.Queue) ([]routing.Queue, error) {
 			Priority: q.Priority, Weight: q.Weight, MaxWait: q.MaxWait, MaxLength: q.MaxLength, Overflow: q.Overflow,
 			WrapUp: q.WrapUp, ServiceLevel: routing.ServiceLevel{Target: q.ServiceLevel.Target, Within: q.ServiceLevel.Within},
 			Announce: routing.Announcements{Position: q.Announce.Position, WaitTime: q.Announce.WaitTime, Every: q.Announce.Every,
-				MinSpacing: q.Announce.MinSpacing, Periodic: q.Announce.Periodic}}
+				MinSpacing: q.Announce.MinSpacing, Periodic: q.Announce.Periodic, ExitKey: q.Announce.ExitKey}}
 		if q.Strategy != "" {
 			if err := rq.Strategy.UnmarshalText([]byte(q.Strategy)); err != nil {
 				return nil, fmt.Errorf("queues %s: strategy: %w", q.Name, err)
