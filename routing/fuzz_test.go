@@ -60,7 +60,13 @@ func FuzzRouter(f *testing.F) {
 						t.Fatalf("Enqueue: %v", err)
 					}
 				case 3:
-					fx.Abandon(contact(arg))
+					if arg&128 != 0 {
+						if err := fx.Exit(contact(arg), "0"); err != nil && !errors.Is(err, ErrUnknownContact) {
+							t.Fatalf("Exit: %v", err)
+						}
+					} else {
+						fx.Abandon(contact(arg))
+					}
 				case 4:
 					fx.Declined(offers[contact(arg)])
 				case 5:

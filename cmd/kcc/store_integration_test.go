@@ -4,7 +4,11 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"kcc/config"
 	"kcc/store"
@@ -169,4 +175,80 @@ func fill(t *testing.T, file string) {
 			return
 		}
 	}
+}
+
+// TestIntegrationStorePostgresDown (issue 7): kcc keeps its history in the
+// test PostgreSQL (its own schema), which is stopped during a call. The
+// call goes on; its records wait in the writer and reach PostgreSQL once
+// the server is back.
+func TestIntegrationStorePostgresDown(t *testing.T) {
+	base := os.Getenv("KCCTEST_POSTGRES_URL")
+	if base == "" {
+		if os.Getenv("KCCTEST_POSTGRES_REQUIRED") == "1" {
+			t.Fatal("KCCTEST_POSTGRES_URL is not set (scripts/postgres.sh url)")
+		}
+		t.Skip("no PostgreSQL: set KCCTEST_POSTGRES_URL (scripts/test.sh does)")
+	}
+	url := postgresSchema(t, base)
+	const subnet = "127.0.44"
+	k := startKCC(t, subnet+".1", func(c *config.Config) { c.Store.Driver, c.Store.URL = "postgres", url })
+	postgres := func(cmd string) {
+		if out, err := exec.Command("../../scripts/postgres.sh", cmd).CombinedOutput(); err != nil {
+			t.Fatalf("postgres.sh %s: %v\n%s", cmd, err, out)
+		}
+	}
+	postgres("stop")
+	t.Cleanup(func() { postgres("start") }) // also when the test fails: other tests need it
+
+	if res := callChoosing(t, k, subnet+".2", time.Second, '1', '1'); res.ExitCode != 0 {
+		t.Fatalf("the call failed while PostgreSQL was down (SIPp exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	waitFor(t, 15*time.Second, "the writer reporting the failure", func() bool { st := k.writer.Stats(); return !st.Healthy && st.Pending > 0 })
+	t.Logf("PostgreSQL down: %d records waiting, last error %v", k.writer.Stats().Pending, k.writer.Stats().LastError)
+
+	postgres("start")
+	waitFor(t, 30*time.Second, "the waiting records written", func() bool { st := k.writer.Stats(); return st.Healthy && st.Pending == 0 })
+	s, err := store.OpenPostgres(t.Context(), url, store.PostgresOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cs, err := s.Contacts(t.Context(), store.Range{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
+	if err != nil || len(cs) != 1 || cs[0].End.IsZero() || cs[0].Queue != "paspoort" {
+		t.Errorf("after PostgreSQL is back it holds %+v, %v; want the finished call record", cs, err)
+	}
+}
+
+// postgresSchema makes a schema of its own for the test (dropped at the
+// end) and returns base with search_path set to it.
+func postgresSchema(t *testing.T, base string) string {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "kcctest_" + hex.EncodeToString(b[:])
+	exec1 := func(sql string) error {
+		c, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			return err
+		}
+		defer c.Close(context.Background())
+		_, err = c.Exec(context.Background(), sql)
+		return err
+	}
+	if err := exec1("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := exec1("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("drop schema: %v", err)
+		}
+	})
+	u, err := neturl.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
