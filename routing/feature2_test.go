@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -150,24 +149,9 @@ func TestWrapUpIsNotAvailable(t *testing.T) {
 	})
 }
 
-type overflows struct {
-	mu  sync.Mutex
-	got []Overflow
-}
+type overflows struct{ collected[Overflow] }
 
-func (o *overflows) Overflow(v Overflow) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.got = append(o.got, v)
-}
-
-func (o *overflows) take() []Overflow {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	g := o.got
-	o.got = nil
-	return g
-}
+func (o *overflows) Overflow(v Overflow) { o.add(v) }
 
 // TestMaxWait: at MaxWait the handler hears of the contact, which keeps
 // waiting until the lifecycle moves it; not while an offer rings.

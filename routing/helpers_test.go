@@ -65,24 +65,31 @@ func (l *recLine) offer(t *testing.T, id call.ID) Offer {
 	return o
 }
 
-type recObserver struct {
-	mu     sync.Mutex
-	events []Event
+// collected keeps values handed to a test double, under a lock, since the
+// router calls its observers from timer goroutines too.
+type collected[T any] struct {
+	mu  sync.Mutex
+	got []T
 }
 
-func (o *recObserver) Event(e Event) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.events = append(o.events, e)
+func (c *collected[T]) add(v T) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.got = append(c.got, v)
 }
 
-func (o *recObserver) take() []Event {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	e := o.events
-	o.events = nil
-	return e
+// take returns what was collected and starts afresh.
+func (c *collected[T]) take() []T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.got
+	c.got = nil
+	return g
 }
+
+type recObserver struct{ collected[Event] }
+
+func (o *recObserver) Event(e Event) { o.add(e) }
 
 // fixture is a router with recording Line and Observer.
 type fixture struct {
