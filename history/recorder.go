@@ -217,18 +217,9 @@ func (r *Recorder) Event(ev routing.Event) {
 		c.rec.Outcome = store.OutcomeAnswered
 		r.queueLog(store.Connect(ev.At, id, ev.Queue, ev.Agent, secs(ev.Waited), strconv.FormatUint(ev.Offer, 10), secs(ev.Rang)))
 		r.append(c.rec)
-	case routing.ContactAbandoned:
-		if ev.Agent != "" {
-			r.queueLog(store.RingCanceled(ev.At, id, ev.Queue, ev.Agent, ev.Rang.Milliseconds()))
-		}
-		orig := ev.Position
-		if c != nil {
-			orig = c.origPos
-			c.rec.Outcome, c.rec.Wait = store.OutcomeAbandoned, ev.At.Sub(c.rec.QueueEntry)
-			r.append(c.rec)
-		}
-		r.queueLog(store.Abandon(ev.At, id, ev.Queue, ev.Position, orig, secs(ev.Waited)))
-	case routing.ContactExited:
+	case routing.ContactAbandoned, routing.ContactExited:
+		// Both leave the queue unanswered; an exit by key is not (yet) an
+		// abandon, since the caller goes on in the IVR.
 		if ev.Agent != "" {
 			r.queueLog(store.RingCanceled(ev.At, id, ev.Queue, ev.Agent, ev.Rang.Milliseconds()))
 		}
@@ -236,9 +227,16 @@ func (r *Recorder) Event(ev routing.Event) {
 		if c != nil {
 			orig = c.origPos
 			c.rec.Wait = ev.At.Sub(c.rec.QueueEntry)
+			if ev.Kind == routing.ContactAbandoned {
+				c.rec.Outcome = store.OutcomeAbandoned
+			}
 			r.append(c.rec)
 		}
-		r.queueLog(store.ExitWithKey(ev.At, id, ev.Queue, ev.Reason, ev.Position, orig, secs(ev.Waited)))
+		if ev.Kind == routing.ContactExited {
+			r.queueLog(store.ExitWithKey(ev.At, id, ev.Queue, ev.Reason, ev.Position, orig, secs(ev.Waited)))
+		} else {
+			r.queueLog(store.Abandon(ev.At, id, ev.Queue, ev.Position, orig, secs(ev.Waited)))
+		}
 	case routing.ContactMoved:
 		// As Asterisk logs a caller leaving for another queue: the exit
 		// from the old queue, then the entry into the new one.

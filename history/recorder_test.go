@@ -208,3 +208,19 @@ func TestOverflowMove(t *testing.T) {
 		t.Errorf("contact record %+v", c)
 	}
 }
+
+// TestExitKey: the caller leaves the queue with the exit key.
+func TestExitKey(t *testing.T) {
+	var recs records
+	var qlog bytes.Buffer
+	r := New(Config{RawNumbers: true, QueueLog: &qlog}, &recs, zerolog.Nop())
+	r.Arrived("c6", "+31701234567", "14070", at(0))
+	r.Event(routing.Event{Kind: routing.ContactQueued, At: at(5), Contact: "c6", Queue: "paspoort", Position: 2})
+	r.Event(routing.Event{Kind: routing.ContactExited, At: at(35), Contact: "c6", Queue: "paspoort", Position: 1, Waited: 30 * time.Second, Reason: "0"})
+	if want := "1795770035|c6|paspoort|NONE|EXITWITHKEY|0|1|2|30\n"; !strings.HasSuffix(qlog.String(), want) {
+		t.Errorf("queue_log\n got %q\nwant suffix %q", qlog.String(), want)
+	}
+	if c := recs.contact(t); c.Outcome != "" || c.Wait != 30*time.Second {
+		t.Errorf("contact record %+v: want no outcome yet and 30 s waited", c)
+	}
+}
