@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
+
+	"kcc/numbers"
 )
 
 //go:embed defaults.yaml
@@ -34,8 +37,39 @@ type Config struct {
 	Asterisk Asterisk `mapstructure:"asterisk"`
 	API      API      `mapstructure:"api"`
 	Store    Store    `mapstructure:"store"`
+	Trunk    Trunk    `mapstructure:"trunk"`
+	Callback Callback `mapstructure:"callback"`
 	Queues   []Queue  `mapstructure:"queues"`
 	Agents   []Agent  `mapstructure:"agents"`
+	// Transfers are the external numbers the IVR's transfer node may send
+	// a caller to, by name; a flow never dials a number it was given.
+	Transfers []Transfer `mapstructure:"transfers"`
+}
+
+// Trunk is the carrier's SIP proxy for kcc's own outgoing calls:
+// callbacks and IVR transfers.
+type Trunk struct {
+	Proxy     string `mapstructure:"proxy"`     // host:port; empty = no trunk (no callbacks, no transfers)
+	Domain    string `mapstructure:"domain"`    // host of the request URI; empty = the proxy's host
+	Transport string `mapstructure:"transport"` // udp or tcp
+	Username  string `mapstructure:"username"`  // digest user the carrier challenges for
+	Password  string `mapstructure:"password"`  // from the file or KCC_TRUNK_PASSWORD, never logged
+	Identity  string `mapstructure:"identity"`  // the number kcc calls from (From, P-Asserted-Identity)
+}
+
+// Callback configures calling residents back who asked for it in a queue.
+type Callback struct {
+	ConfirmTimeout time.Duration `mapstructure:"confirm_timeout"` // how long the caller has to press the confirm key
+	RingTimeout    time.Duration `mapstructure:"ring_timeout"`    // how long the resident's phone rings
+	MaxAttempts    int           `mapstructure:"max_attempts"`    // calls to the resident before the request fails
+	RetryAfter     time.Duration `mapstructure:"retry_after"`     // wait before calling again after no answer
+	PerNumberDay   int           `mapstructure:"per_number_per_day"`
+}
+
+// Transfer is an external number the IVR may transfer callers to.
+type Transfer struct {
+	Name   string `mapstructure:"name"`
+	Number string `mapstructure:"number"`
 }
 
 // SIP configures the SIP edge and the registrar.
@@ -146,6 +180,10 @@ type Announce struct {
 	MinSpacing time.Duration `mapstructure:"min_spacing"` // least time between two announcements
 	Periodic   []string      `mapstructure:"periodic"`    // prompts played in turn, one per announcement
 	ExitKey    string        `mapstructure:"exit_key"`    // a key that leaves the queue; the flow goes on at the queue node's next
+	// CallbackKey lets a waiting caller ask to be called back, keeping
+	// the place (trunk needed); the offer is a periodic prompt such as
+	// terugbellen-aanbod.
+	CallbackKey string `mapstructure:"callback_key"`
 }
 
 // ServiceLevel is a queue's target: Target (e.g. 0.8) answered within Within.
@@ -421,10 +459,19 @@ func (c Config) Validate() error {
 		bad("store.driver %q: want sqlite or postgres", c.Store.Driver)
 	}
 	for i, q := range c.Queues {
-		if k := q.Announce.ExitKey; k != "" && (len(k) != 1 || !strings.Contains("0123456789*#ABCD", k)) {
-			bad("queues[%d] (%s): announce.exit_key %q: want one DTMF key (0-9, *, #, A-D)", i, q.Name, k)
+		for name, k := range map[string]string{"exit_key": q.Announce.ExitKey, "callback_key": q.Announce.CallbackKey} {
+			if k != "" && (len(k) != 1 || !strings.Contains("0123456789*#ABCD", k)) {
+				bad("queues[%d] (%s): announce.%s %q: want one DTMF key (0-9, *, #, A-D)", i, q.Name, name, k)
+			}
+		}
+		if k := q.Announce.ExitKey; k != "" && k == q.Announce.CallbackKey {
+			bad("queues[%d] (%s): announce.exit_key and callback_key are both %q", i, q.Name, k)
+		}
+		if q.Announce.CallbackKey != "" && c.Trunk.Proxy == "" {
+			bad("queues[%d] (%s): announce.callback_key needs trunk.proxy to call back over", i, q.Name)
 		}
 	}
+	c.validateTrunk(bad)
 	if c.Store.CallerNumbers != "hashed" && c.Store.CallerNumbers != "raw" {
 		bad("store.caller_numbers %q: want hashed or raw", c.Store.CallerNumbers)
 	}
@@ -476,4 +523,47 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateTrunk checks the trunk, the callback settings and the transfer
+// targets.
+func (c Config) validateTrunk(bad func(string, ...any)) {
+	t := c.Trunk
+	if t.Proxy != "" {
+		if host, port, err := net.SplitHostPort(t.Proxy); err != nil || host == "" || port == "" {
+			bad("trunk.proxy %q: want host:port", t.Proxy)
+		}
+		if t.Transport != "udp" && t.Transport != "tcp" {
+			bad("trunk.transport %q: want udp or tcp", t.Transport)
+		}
+		if _, err := numbers.Target(t.Identity); err != nil {
+			bad("trunk.identity %q: want the number kcc calls from (a Dutch number or a 14xxx service number)", t.Identity)
+		}
+		if t.Password != "" && t.Username == "" {
+			bad("trunk.username is empty but trunk.password is set")
+		}
+	}
+	cb := c.Callback
+	if cb.ConfirmTimeout <= 0 || cb.RingTimeout <= 0 || cb.RetryAfter < 0 {
+		bad("callback: confirm_timeout and ring_timeout must be positive, retry_after not negative")
+	}
+	if cb.MaxAttempts < 1 {
+		bad("callback.max_attempts %d: must be at least 1", cb.MaxAttempts)
+	}
+	if cb.PerNumberDay < 1 {
+		bad("callback.per_number_per_day %d: must be at least 1", cb.PerNumberDay)
+	}
+	names := make(map[string]bool)
+	for i, tr := range c.Transfers {
+		if tr.Name == "" || names[tr.Name] {
+			bad("transfers[%d]: name %q is empty or defined twice", i, tr.Name)
+		}
+		names[tr.Name] = true
+		if _, err := numbers.Target(tr.Number); err != nil {
+			bad("transfers[%d] (%s): number %q: %v", i, tr.Name, tr.Number, err)
+		}
+	}
+	if len(c.Transfers) > 0 && t.Proxy == "" {
+		bad("transfers need trunk.proxy to call over")
+	}
 }

@@ -20,8 +20,11 @@ import (
 // builtinNames are the prompts kcc ships: those of the built-in 14070 flow,
 // the hold prompt and the overload prompt.
 var builtinNames = []string{
-	"drukte", "even-geduld", "gesloten", "hoofdmenu", "kies-taal",
-	"ongeldige-keuze", "opnieuw-verbinden", "tot-ziens", "wachttijd", "welkom", "zie-website",
+	"doorverbinden", "drukte", "even-geduld", "gesloten", "hoofdmenu", "kies-taal",
+	"ongeldige-keuze", "opnieuw-verbinden",
+	"terugbellen-aanbod", "terugbellen-bevestig", "terugbellen-bevestigd", "terugbellen-medewerker",
+	"terugbellen-nummer", "terugbellen-onbereikbaar",
+	"tot-ziens", "wachttijd", "welkom", "zie-website",
 }
 
 var codecs = []media.Codec{media.PCMA, media.PCMU}

@@ -102,6 +102,13 @@ prompt nl drukte "Het is op dit moment erg druk. Probeer het later nog eens. Tot
 prompt nl gesloten "Wij zijn op dit moment gesloten. U kunt ons bellen op maandag tot en met vrijdag, van 8 tot 20 uur."
 prompt nl opnieuw-verbinden "De verbinding met de medewerker is verbroken. U houdt uw plaats in de wachtrij."
 prompt nl wachttijd "De verwachte wachttijd is"
+prompt nl terugbellen-aanbod "Wilt u liever teruggebeld worden? Toets 2. U houdt dan uw plaats in de wachtrij."
+prompt nl terugbellen-nummer "We bellen u terug op het nummer"
+prompt nl terugbellen-bevestig "Klopt dit nummer? Toets 1 om te bevestigen. Toets 2 om te blijven wachten."
+prompt nl terugbellen-bevestigd "Wij bellen u terug zodra er een medewerker voor u vrij is. U kunt nu ophangen. Tot ziens."
+prompt nl terugbellen-medewerker "Dit is een terugbelverzoek. We bellen de inwoner nu, een ogenblik."
+prompt nl terugbellen-onbereikbaar "De inwoner nam niet op. We proberen het later opnieuw."
+prompt nl doorverbinden "U wordt doorverbonden. Een ogenblik geduld."
 
 # English.
 prompt en welkom "Welcome to fourteen oh seventy, the telephone number of the municipality of The Hague."
@@ -114,6 +121,13 @@ prompt en drukte "We are very busy at the moment. Please call again later. Goodb
 prompt en gesloten "We are closed at the moment. Our opening hours are Monday to Friday, from 8 a.m. to 8 p.m."
 prompt en opnieuw-verbinden "The connection to the employee was lost. You keep your place in the queue."
 prompt en wachttijd "The expected waiting time is"
+prompt en terugbellen-aanbod "Would you rather be called back? Press 2. You keep your place in the queue."
+prompt en terugbellen-nummer "We will call you back on the number"
+prompt en terugbellen-bevestig "Is this number right? Press 1 to confirm. Press 2 to keep waiting."
+prompt en terugbellen-bevestigd "We will call you back as soon as an employee is free for you. You can hang up now. Goodbye."
+prompt en terugbellen-medewerker "This is a callback request. We are calling the resident now, one moment."
+prompt en terugbellen-onbereikbaar "The resident did not answer. We will try again later."
+prompt en doorverbinden "You are being transferred. Please hold."
 
 kies_taal
 

@@ -41,25 +41,27 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*Outbound, error) {
 	if err := sipmsg.ParseUri(r.To.Contact, &ruri); err != nil {
 		return nil, fmt.Errorf("dial %s: contact %q: %w", r.To.User, r.To.Contact, err)
 	}
+	from := sipmsg.Uri{Scheme: "sip", User: r.FromUser, Host: s.cfg.advertise().String()}
+	to := sipmsg.Uri{Scheme: "sip", User: r.To.User, Host: ruri.Host, Port: ruri.Port}
+	// Send where the REGISTER came from, not to the Contact host: that is
+	// the address that works behind NAT, and it needs no DNS.
+	return s.invite(ctx, r, ruri, from, to, r.To.Source.String(), r.To.Transport, "", "")
+}
+
+// invite sends an INVITE for r to request URI ruri at dest and waits for
+// the answer; username and password answer a digest challenge.
+func (s *Server) invite(ctx context.Context, r DialRequest, ruri, fromURI, toURI sipmsg.Uri, dest, transport, username, password string) (*Outbound, error) {
 	req := sipmsg.NewRequest(sipmsg.INVITE, ruri)
-	host := s.cfg.advertise().String()
-	from := &sipmsg.FromHeader{
-		DisplayName: r.FromName,
-		Address:     sipmsg.Uri{Scheme: "sip", User: r.FromUser, Host: host},
-		Params:      sipmsg.NewParams(),
-	}
+	from := &sipmsg.FromHeader{DisplayName: r.FromName, Address: fromURI, Params: sipmsg.NewParams()}
 	from.Params.Add("tag", sipmsg.GenerateTagN(16))
 	req.AppendHeader(from)
-	req.AppendHeader(&sipmsg.ToHeader{Address: sipmsg.Uri{Scheme: "sip", User: r.To.User, Host: ruri.Host, Port: ruri.Port}})
+	req.AppendHeader(&sipmsg.ToHeader{Address: toURI})
 	for _, h := range r.Headers {
 		req.AppendHeader(sipmsg.NewHeader(h.Name, h.Value))
 	}
 	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(r.SDP)
-	// Send where the REGISTER came from, not to the Contact host: that is
-	// the address that works behind NAT, and it needs no DNS.
-	req.SetDestination(r.To.Source.String())
-	transport := r.To.Transport
+	req.SetDestination(dest)
 	if transport == "" {
 		transport = "udp"
 	}
@@ -70,7 +72,7 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*Outbound, error) {
 
 	d, err := s.dialogUA.WriteInvite(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: send INVITE: %w", r.To.User, err)
+		return nil, fmt.Errorf("dial %s: send INVITE: %w", toURI.User, err)
 	}
 	// A CANCEL may only follow a provisional answer (RFC 3261 §9.1); sipgo
 	// would wait up to Timer B (32 s) for one. A phone that has not answered
@@ -87,7 +89,7 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*Outbound, error) {
 	})
 	defer stopWatch()
 	rang := false
-	err = d.WaitAnswer(wctx, sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
+	err = d.WaitAnswer(wctx, sipgo.AnswerOptions{Username: username, Password: password, OnResponse: func(res *sipmsg.Response) error {
 		responded.Store(true)
 		if (res.StatusCode == 180 || res.StatusCode == 183) && !rang && r.Ringing != nil {
 			rang = true
@@ -108,9 +110,9 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*Outbound, error) {
 		case errors.As(err, &resErr):
 			return nil, &StatusError{Code: resErr.Res.StatusCode, Reason: resErr.Res.Reason}
 		case ctx.Err() != nil:
-			return nil, fmt.Errorf("dial %s: %w: %w", r.To.User, ErrNotAnswered, context.Cause(ctx))
+			return nil, fmt.Errorf("dial %s: %w: %w", toURI.User, ErrNotAnswered, context.Cause(ctx))
 		}
-		return nil, fmt.Errorf("dial %s: %w", r.To.User, err)
+		return nil, fmt.Errorf("dial %s: %w", toURI.User, err)
 	}
 	out := &Outbound{s: s, d: d}
 	out.peer.log = s.log.With().Str("sip_call_id", req.CallID().Value()).Logger()
@@ -120,7 +122,7 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*Outbound, error) {
 	s.mu.Unlock()
 	if err := d.Ack(ctx); err != nil {
 		out.forget()
-		return nil, fmt.Errorf("dial %s: ACK: %w", r.To.User, err)
+		return nil, fmt.Errorf("dial %s: ACK: %w", toURI.User, err)
 	}
 	return out, nil
 }
