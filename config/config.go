@@ -170,6 +170,11 @@ type Queue struct {
 	WrapUp         time.Duration `mapstructure:"wrap_up"` // 0 = routing.wrap_up
 	Escalation     []Step        `mapstructure:"escalation"`
 	Announce       Announce      `mapstructure:"announce"`
+	// JoinEmpty and LeaveEmpty: when a queue without agents refuses new
+	// callers and lets its waiting callers go (always, no-agents,
+	// none-available); the flow goes on at the queue node's unavailable.
+	JoinEmpty  string `mapstructure:"join_empty"`
+	LeaveEmpty string `mapstructure:"leave_empty"`
 }
 
 // Announce is what callers waiting in a queue hear between the music.
@@ -462,6 +467,13 @@ func (c Config) Validate() error {
 		for name, k := range map[string]string{"exit_key": q.Announce.ExitKey, "callback_key": q.Announce.CallbackKey} {
 			if k != "" && (len(k) != 1 || !strings.Contains("0123456789*#ABCD", k)) {
 				bad("queues[%d] (%s): announce.%s %q: want one DTMF key (0-9, *, #, A-D)", i, q.Name, name, k)
+			}
+		}
+		for name, p := range map[string]string{"join_empty": q.JoinEmpty, "leave_empty": q.LeaveEmpty} {
+			switch p {
+			case "", "always", "no-agents", "none-available":
+			default:
+				bad("queues[%d] (%s): %s %q: want always, no-agents or none-available", i, q.Name, name, p)
 			}
 		}
 		if k := q.Announce.ExitKey; k != "" && k == q.Announce.CallbackKey {

@@ -114,6 +114,23 @@ func TestLoadRefuses(t *testing.T) {
 			want: []string{"unknown environment variable KCC_SIP_LISEN", "unknown environment variable KCC_AGENTS"},
 		},
 		{
+			name: "trunk, callback and transfers",
+			file: "trunk: {proxy: carrier, transport: sctp, identity: \"0900123456\", password: x}\n" +
+				"callback: {max_attempts: 0, per_number_per_day: 0, ring_timeout: 0s}\n" +
+				"transfers: [{name: belastingdienst, number: \"0900-1234\"}, {name: belastingdienst, number: \"0800-0543\"}]\n" +
+				"queues: [{name: q, announce: {exit_key: \"2\", callback_key: \"2\"}, join_empty: sometimes}]\n",
+			want: []string{`trunk.proxy "carrier": want host:port`, `trunk.transport "sctp"`, `trunk.identity "0900123456"`,
+				"trunk.username is empty", "callback.max_attempts 0", "callback.per_number_per_day 0",
+				"ring_timeout must be positive", `transfers[0] (belastingdienst): number "0900-1234"`,
+				`transfers[1]: name "belastingdienst" is empty or defined twice`,
+				"announce.exit_key and callback_key are both", `join_empty "sometimes"`},
+		},
+		{
+			name: "callback key without a trunk",
+			file: "queues: [{name: q, announce: {callback_key: \"2\"}}]\ntransfers: [{name: x, number: \"0612345678\"}]\n",
+			want: []string{"callback_key needs trunk.proxy", "transfers need trunk.proxy"},
+		},
+		{
 			name: "bad yaml",
 			file: "sip: [\n",
 			want: []string{"kcc.yaml"},

@@ -21,6 +21,10 @@ type Hooks struct {
 	// Digit receives a key sent by SIP INFO (application/dtmf-relay or
 	// application/dtmf).
 	Digit func(d call.Digit)
+	// Refer decides a transfer the other party asks for with REFER; nil
+	// refuses every transfer (603). An error wrapping ErrReferRefused gets
+	// 403. It is called on the request's goroutine and must not block long.
+	Refer func(to ReferTo) error
 }
 
 // peer is the part of a dialog both directions share: the hooks, our

@@ -64,7 +64,7 @@ type HandlerFunc func(c *Inbound)
 func (f HandlerFunc) ServeCall(c *Inbound) { f(c) }
 
 // allowed is what kcc answers with in Allow headers.
-const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, UPDATE, INFO"
+const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, UPDATE, INFO, REFER"
 
 // supported lists the extensions kcc implements; a Require of anything else
 // gets 420 (RFC 3261 §8.2.2.3). 100rel is not among them, so kcc never needs
@@ -190,6 +190,7 @@ func New(cfg Config, h Handler, reg *Registrar, log zerolog.Logger) (*Server, er
 	s.srv.OnOptions(s.shielded(s.onOptions))
 	s.srv.OnUpdate(s.shielded(s.onSessionUpdate))
 	s.srv.OnInfo(s.shielded(s.onInfo))
+	s.srv.OnRefer(s.shielded(s.onRefer))
 	s.srv.OnRegister(s.shielded(s.onRegister))
 	s.srv.OnNoRoute(s.shielded(s.onNoRoute))
 	return s, nil
