@@ -146,12 +146,24 @@ type API struct {
 
 // Store configures where history goes (package store).
 type Store struct {
-	Driver        string `mapstructure:"driver"`         // sqlite or postgres
-	Path          string `mapstructure:"path"`           // SQLite file
-	URL           string `mapstructure:"url"`            // PostgreSQL URL
-	QueueLog      string `mapstructure:"queue_log"`      // Asterisk-format queue_log file; empty = table only
-	CallerNumbers string `mapstructure:"caller_numbers"` // hashed or raw
-	HashKey       string `mapstructure:"hash_key"`       // HMAC key for caller pseudonyms
+	Driver        string    `mapstructure:"driver"`         // sqlite or postgres
+	Path          string    `mapstructure:"path"`           // SQLite file
+	URL           string    `mapstructure:"url"`            // PostgreSQL URL
+	QueueLog      string    `mapstructure:"queue_log"`      // Asterisk-format queue_log file; empty = table only
+	CallerNumbers string    `mapstructure:"caller_numbers"` // hashed or raw
+	HashKey       string    `mapstructure:"hash_key"`       // HMAC key for caller pseudonyms
+	Retention     Retention `mapstructure:"retention"`
+}
+
+// Retention is how long each kind of history is kept; 0 keeps it forever.
+type Retention struct {
+	Events      time.Duration `mapstructure:"events"`
+	Contacts    time.Duration `mapstructure:"contacts"`
+	AgentStates time.Duration `mapstructure:"agent_states"`
+	QueueLog    time.Duration `mapstructure:"queue_log"`
+	Audit       time.Duration `mapstructure:"audit"`
+	Callbacks   time.Duration `mapstructure:"callbacks"` // finished callback requests
+	RawNumbers  time.Duration `mapstructure:"raw_numbers"`
 }
 
 // Queue is one queue and the skills an agent needs to take its calls.
@@ -486,6 +498,16 @@ func (c Config) Validate() error {
 	c.validateTrunk(bad)
 	if c.Store.CallerNumbers != "hashed" && c.Store.CallerNumbers != "raw" {
 		bad("store.caller_numbers %q: want hashed or raw", c.Store.CallerNumbers)
+	}
+	r := c.Store.Retention
+	for name, d := range map[string]time.Duration{"events": r.Events, "contacts": r.Contacts, "agent_states": r.AgentStates,
+		"queue_log": r.QueueLog, "audit": r.Audit, "callbacks": r.Callbacks, "raw_numbers": r.RawNumbers} {
+		if d < 0 {
+			bad("store.retention.%s %v: must not be negative (0 keeps forever)", name, d)
+		}
+	}
+	if c.Store.CallerNumbers == "raw" && r.RawNumbers == 0 {
+		bad("store.caller_numbers raw needs store.retention.raw_numbers: raw numbers must not be kept forever")
 	}
 	if c.Store.HashKey != "" && len(c.Store.HashKey) < 16 {
 		bad("store.hash_key: at least 16 characters")

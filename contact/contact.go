@@ -2,6 +2,7 @@ package contact
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -42,6 +43,11 @@ type contact struct {
 	connected chan *agentLeg
 	// held says the agent put the call on hold or took it off hold.
 	held chan struct{}
+	// emptied says the router let the caller go: nobody is left in the
+	// queue who could answer (the queue's leave-empty policy).
+	emptied chan struct{}
+	// referred carries a transfer the agent asked for (REFER) to talk.
+	referred chan sip.ReferTo
 
 	mu       sync.Mutex
 	queue    ivr.QueueRequest
@@ -129,8 +135,9 @@ func (c *contact) Enqueue(ctx context.Context, q ivr.QueueRequest) error {
 		c.queuedOnce = true
 		c.svc.cfg.History.IVREnded(c.id, c.flowVersion, q.Path, ivr.CauseQueued, first)
 	}
+	transferred := false
 	for requeued := false; ; requeued = true {
-		if requeued && c.svc.cfg.RequeuePrompt != "" {
+		if requeued && !transferred && c.svc.cfg.RequeuePrompt != "" {
 			// Before the caller is queued again, so that an agent who is
 			// free at once does not cut the explanation short. Its place
 			// is kept all the same (Since).
@@ -143,56 +150,116 @@ func (c *contact) Enqueue(ctx context.Context, q ivr.QueueRequest) error {
 		// Since keeps the first queue time: a caller put back after its
 		// agent's side failed keeps its place.
 		if err := c.svc.router.Enqueue(routing.Contact{ID: c.id, Queue: q.Queue, Language: q.Language,
-			Topic: topic, Since: first, Priority: q.Priority, Skills: q.Skills}); err != nil {
+			Topic: topic, Since: first, Priority: q.Priority, Skills: q.Skills, Care: q.Care}); err != nil {
+			if errors.Is(err, routing.ErrQueueFull) || errors.Is(err, routing.ErrQueueEmpty) {
+				c.log.Info().Err(err).Str("queue", q.Queue).Msg("queue refused the caller")
+				return fmt.Errorf("%w: %w", ivr.ErrQueueUnavailable, err)
+			}
 			return fmt.Errorf("enqueue %s: %w", q.Queue, err)
 		}
 		c.log.Info().Str("queue", q.Queue).Str("language", string(q.Language)).Msg("queued")
 
-		holdCtx, stopHold := context.WithCancel(ctx)
-		held := make(chan struct{})
-		go func() {
-			defer close(held)
-			c.hold(holdCtx, q.Language, q.Queue)
-		}()
-		leg, exited, err := c.awaitAgent(ctx, c.svc.announce[q.Queue].ExitKey)
-		stopHold()
-		<-held
+		leg, err := c.wait(ctx, q, first)
 		switch {
+		case errors.Is(err, errCallbackAccepted):
+			return err
+		case errors.Is(err, errEmptied):
+			c.log.Info().Str("queue", q.Queue).Dur("waited", time.Since(first)).Msg("queue emptied: the caller leaves it")
+			return fmt.Errorf("%w: %w", ivr.ErrQueueUnavailable, err)
 		case err != nil:
 			c.svc.router.Abandon(c.id)
 			c.log.Info().Str("queue", q.Queue).Dur("waited", time.Since(first)).Msg("caller left the queue")
 			return err
-		case exited:
+		case leg == nil:
 			c.log.Info().Str("queue", q.Queue).Dur("waited", time.Since(first)).Msg("caller left the queue with the exit key")
 			return nil // the flow goes on at the queue node's next
 		}
-		if !c.talk(ctx, leg) {
+		requeue, transfer := c.talk(ctx, leg)
+		switch {
+		case transfer != "" && c.svc.topics[transfer] == "" && c.svc.cfg.Transfers[transfer] != "":
+			return c.Transfer(ctx, transfer, q.Language)
+		case transfer != "":
+			// A blind transfer to a queue: the caller keeps its topic and
+			// its first queue time, so it goes ahead of later callers.
+			q.Queue, transferred = transfer, true
+			c.mu.Lock()
+			c.queue.Queue = transfer
+			c.mu.Unlock()
+			continue
+		case !requeue:
 			return nil
 		}
+		transferred = false
 		c.log.Warn().Str("agent", leg.offer.Agent).Msg("the agent's side failed: queued again in place")
 	}
 }
 
+// wait holds the caller in the queue (music and announcements) until an
+// agent answers (its leg), the caller leaves with the exit key (nil, nil),
+// accepts a callback (errCallbackAccepted, after the goodbye) or hangs up
+// (ctx's error).
+func (c *contact) wait(ctx context.Context, q ivr.QueueRequest, first time.Time) (*agentLeg, error) {
+	ann := c.svc.announce[q.Queue]
+	for resumed := false; ; resumed = true {
+		holdCtx, stopHold := context.WithCancel(ctx)
+		held := make(chan struct{})
+		go func() {
+			defer close(held)
+			c.hold(holdCtx, q.Language, q.Queue, resumed)
+		}()
+		leg, key, err := c.awaitAgent(ctx, ann.ExitKey, c.svc.cfg.CallbackKeys[q.Queue])
+		stopHold()
+		<-held
+		if err != nil || leg != nil || key == ann.ExitKey {
+			return leg, err
+		}
+		// The callback key: the dialogue runs while the caller keeps the
+		// place, so an agent may still answer meanwhile.
+		ok, err := c.offerCallback(ctx, q, first)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		if err := c.svc.router.Callback(c.id); err != nil {
+			c.log.Info().Err(err).Msg("callback too late: an agent took the call")
+			c.svc.forgetCallback(c.id, c.log)
+			continue
+		}
+		return nil, c.goodbyeCallback(ctx, q.Language)
+	}
+}
+
+// errEmptied: the router removed the caller from a queue left without agents.
+var errEmptied = errors.New("no agent left in the queue")
+
 // awaitAgent waits in the queue until an agent answers (its leg), the
-// caller presses exitKey and the router lets it go (exited), or the caller
-// hangs up (ctx's error). Other keys mean nothing in the queue.
-func (c *contact) awaitAgent(ctx context.Context, exitKey string) (leg *agentLeg, exited bool, err error) {
+// caller presses exitKey and the router lets it go, or callbackKey (the
+// key), or the caller hangs up (ctx's error). Other keys mean nothing in
+// the queue.
+func (c *contact) awaitAgent(ctx context.Context, exitKey, callbackKey string) (leg *agentLeg, key string, err error) {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, false, ctx.Err()
+			return nil, "", ctx.Err()
 		case leg := <-c.connected:
-			return leg, false, nil
+			return leg, "", nil
+		case <-c.emptied:
+			return nil, "", errEmptied
 		case d := <-c.sess.Digits():
-			if exitKey == "" || d.String() != exitKey {
-				continue
+			switch d.String() {
+			case "":
+			case callbackKey:
+				return nil, callbackKey, nil
+			case exitKey:
+				if err := c.svc.router.Exit(c.id, exitKey); err != nil {
+					// An agent answered just then: the conversation wins.
+					c.log.Info().Err(err).Msg("exit key too late")
+					continue
+				}
+				return nil, exitKey, nil
 			}
-			if err := c.svc.router.Exit(c.id, exitKey); err != nil {
-				// An agent answered just then: the conversation wins.
-				c.log.Info().Err(err).Msg("exit key too late")
-				continue
-			}
-			return nil, true, nil
 		}
 	}
 }
@@ -200,9 +267,9 @@ func (c *contact) awaitAgent(ctx context.Context, exitKey string) (leg *agentLeg
 // hold plays the hold prompt once, then hold music until ctx is done,
 // with the queue's announcements (position, expected wait, periodic
 // messages) between the music.
-func (c *contact) hold(ctx context.Context, lang call.Language, queue string) {
+func (c *contact) hold(ctx context.Context, lang call.Language, queue string, resumed bool) {
 	codec := c.sess.Codec()
-	if name := c.svc.cfg.HoldPrompt; name != "" {
+	if name := c.svc.cfg.HoldPrompt; name != "" && !resumed {
 		if _, err := c.Play(ctx, lang, []string{name}, false); err != nil {
 			return
 		}
@@ -298,7 +365,7 @@ const waitTimePrompt = "wachttijd"
 // the call (re-INVITE with sendonly or inactive), the caller hears hold music.
 // It reports whether the agent's side failed (rather than hung up) while the
 // caller is still there: the caller is then to be queued again.
-func (c *contact) talk(ctx context.Context, leg *agentLeg) (requeue bool) {
+func (c *contact) talk(ctx context.Context, leg *agentLeg) (requeue bool, transfer string) {
 	start := time.Now()
 	c.log.Info().Str("agent", leg.offer.Agent).Msg("agent connected")
 	tctx, stop := context.WithCancel(ctx)
@@ -324,6 +391,13 @@ func (c *contact) talk(ctx context.Context, leg *agentLeg) (requeue bool) {
 		}()
 		var err error
 		select {
+		case to := <-c.referred:
+			c.log.Info().Str("agent", leg.offer.Agent).Str("to", to.User).Msg("agent transferred the call")
+			transfer = to.User
+			endPhase()
+			<-done
+			stop()
+			continue
 		case <-c.held:
 			c.log.Info().Bool("hold", leg.sess.RemoteHold()).Msg("agent changed hold")
 			endPhase()
@@ -349,7 +423,11 @@ func (c *contact) talk(ctx context.Context, leg *agentLeg) (requeue bool) {
 	_ = leg.sess.Close()
 	// Before the router hears of the end, so the record has the talk
 	// before the wrap-up starts.
-	c.svc.cfg.History.Talked(c.id, leg.offer.Agent, by == "caller", quality(st), quality(at), time.Now())
+	if transfer != "" {
+		c.svc.cfg.History.Transferred(c.id, leg.offer.Agent, transfer, quality(st), quality(at), time.Now())
+	} else {
+		c.svc.cfg.History.Talked(c.id, leg.offer.Agent, by == "caller", quality(st), quality(at), time.Now())
+	}
 	c.svc.router.Ended(c.id)
 	c.log.Info().Str("agent", leg.offer.Agent).Str("hung_up_by", by).Dur("talk", time.Since(start)).
 		Uint64("caller_rtp_in", st.PacketsReceived).Uint64("caller_rtp_out", st.PacketsSent).
@@ -357,7 +435,30 @@ func (c *contact) talk(ctx context.Context, leg *agentLeg) (requeue bool) {
 		Uint64("agent_rtp_in", at.PacketsReceived).Uint64("agent_rtp_out", at.PacketsSent).
 		Int64("agent_rtp_lost", at.PacketsLost).
 		Msg("conversation ended")
-	return ctx.Err() == nil && leg.conn.Failed()
+	if transfer != "" && ctx.Err() == nil {
+		return false, transfer
+	}
+	return ctx.Err() == nil && leg.conn.Failed(), ""
+}
+
+// agentRefer decides a transfer the agent asks for with REFER: to one of
+// kcc's queues (the caller keeps its topic and first queue time) or to a
+// configured transfer target. Attended transfers are refused for now.
+func (c *contact) agentRefer(to sip.ReferTo) error {
+	if to.Replaces != "" {
+		return errors.New("attended transfer is not supported")
+	}
+	_, queue := c.svc.topics[to.User]
+	_, target := c.svc.cfg.Transfers[to.User]
+	if !queue && !target {
+		return fmt.Errorf("%w: %q is neither a queue nor a transfer target", sip.ErrReferRefused, to.User)
+	}
+	select {
+	case c.referred <- to:
+		return nil
+	default:
+		return errors.New("a transfer is already under way")
+	}
 }
 
 // agentOffer applies a re-INVITE/UPDATE offer of the agent and tells talk
@@ -414,6 +515,9 @@ type ringInfo struct {
 	codec   media.Codec       // the caller's leg's codec
 	flow    string            // the IVR flow version the call runs
 	vars    map[string]string // what the IVR collected (a case number), as X-KCC-Var-<name>
+	// callback: the agent calls a resident back who asked for it (the
+	// resident is dialled once the agent answers).
+	callback bool
 }
 
 // headers are the X-KCC-* headers of DESIGN.md §4.
@@ -425,6 +529,9 @@ func (r ringInfo) headers() []sip.Header {
 		{Name: "X-KCC-Wait", Value: strconv.Itoa(int(r.waited.Seconds()))},
 		{Name: "X-KCC-Language", Value: string(r.lang)},
 		{Name: "X-KCC-Flow-Version", Value: r.flow},
+	}
+	if r.callback {
+		hs = append(hs, sip.Header{Name: "X-KCC-Callback", Value: "yes"})
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.vars)) {
 		if v := r.vars[k]; headerSafe(k) && headerSafe(v) {
@@ -473,16 +580,7 @@ func (c *contact) dial(ctx context.Context, o routing.Offer) {
 	if info.topic != "" {
 		info.name = "[" + info.topic + "] " + c.caller
 	}
-	var (
-		conn agentConn
-		sess *media.Session
-		err  error
-	)
-	if endpoint, ok := c.svc.endpoints[o.Agent]; ok {
-		conn, sess, err = c.svc.asterisk.connect(ctx, endpoint, o, info, log)
-	} else {
-		conn, sess, err = c.dialPhone(ctx, o, info, log)
-	}
+	conn, sess, err := c.svc.connectAgent(ctx, o, info, c.agentOffer, c.agentRefer, log)
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info().Msg("ringing stopped")
@@ -507,28 +605,40 @@ func (c *contact) dial(ctx context.Context, o routing.Offer) {
 	}
 }
 
+// connectAgent rings the agent of o on its line (a phone on kcc or on
+// Asterisk) and returns the answered side. onOffer, for a phone on kcc,
+// builds the handler of the phone's re-INVITEs (hold).
+func (s *Service) connectAgent(ctx context.Context, o routing.Offer, info ringInfo,
+	onOffer func(*media.Session) func([]byte) ([]byte, error), refer func(sip.ReferTo) error, log zerolog.Logger) (agentConn, *media.Session, error) {
+	if endpoint, ok := s.endpoints[o.Agent]; ok {
+		return s.asterisk.connect(ctx, endpoint, o, info, log)
+	}
+	return s.dialPhone(ctx, o, info, onOffer, refer, log)
+}
+
 // dialPhone rings a phone registered on kcc: INVITE with the X-KCC-*
 // headers, the caller's law offered first.
-func (c *contact) dialPhone(ctx context.Context, o routing.Offer, info ringInfo, log zerolog.Logger) (agentConn, *media.Session, error) {
-	b, ok := c.svc.phones.Lookup(o.Agent)
+func (s *Service) dialPhone(ctx context.Context, o routing.Offer, info ringInfo,
+	onOffer func(*media.Session) func([]byte) ([]byte, error), refer func(sip.ReferTo) error, log zerolog.Logger) (agentConn, *media.Session, error) {
+	b, ok := s.phones.Lookup(o.Agent)
 	if !ok {
 		return nil, nil, fmt.Errorf("agent %s has no registered phone", o.Agent)
 	}
 	// The caller's law first: a relay without transcoding when the phone
 	// speaks it, transcoding when it speaks only the other law.
-	sess, offer, err := c.svc.media.OfferBoth(info.codec)
+	sess, offer, err := s.media.OfferBoth(info.codec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("media for agent leg: %w", err)
 	}
 	log.Info().Str("contact", b.Contact).Msg("ringing agent")
-	out, err := c.svc.phones.Dial(ctx, sip.DialRequest{
+	out, err := s.phones.Dial(ctx, sip.DialRequest{
 		To: b, FromUser: info.caller, FromName: info.name, SDP: offer, Headers: info.headers(),
 	})
 	if err != nil {
 		_ = sess.Close()
 		return nil, nil, err
 	}
-	out.SetHooks(sip.Hooks{Offer: c.agentOffer(sess), Digit: sess.InjectDigit})
+	out.SetHooks(sip.Hooks{Offer: onOffer(sess), Digit: sess.InjectDigit, Refer: refer})
 	if err := sess.Accept(out.Answer()); err != nil {
 		_ = out.Hangup(context.WithoutCancel(ctx))
 		_ = sess.Close()

@@ -41,6 +41,15 @@ type Config struct {
 	Incidents ivr.Incidents
 	// History records the milestones of every contact; nil records none.
 	History History
+	// Callback configures calling residents back; without a trunk there
+	// are no callbacks.
+	Callback CallbackConfig
+	// Transfers maps the IVR's transfer targets to the numbers dialled
+	// over the callback trunk.
+	Transfers map[string]string
+	// CallbackKeys maps a queue to the key its waiting callers press to
+	// be called back; queues not in it offer no callback key.
+	CallbackKeys map[string]string
 }
 
 // History receives what happens to a contact beyond what routing sees
@@ -49,7 +58,11 @@ type History interface {
 	Arrived(id call.ID, caller, number string, at time.Time)
 	IVREnded(id call.ID, flowVersion string, path []string, cause string, at time.Time)
 	Talked(id call.ID, agent string, callerHungUp bool, callerLeg, agentLeg store.LegQuality, at time.Time)
+	// Transferred is Talked for a conversation the agent ended with a
+	// blind transfer to target (a queue or a transfer target).
+	Transferred(id call.ID, agent, target string, callerLeg, agentLeg store.LegQuality, at time.Time)
 	Ended(id call.ID, at time.Time)
+	CallbackEnded(id call.ID, answered bool, at time.Time)
 }
 
 // noHistory records nothing.
@@ -59,6 +72,9 @@ func (noHistory) Arrived(call.ID, string, string, time.Time)                    
 func (noHistory) IVREnded(call.ID, string, []string, string, time.Time)                       {}
 func (noHistory) Talked(call.ID, string, bool, store.LegQuality, store.LegQuality, time.Time) {}
 func (noHistory) Ended(call.ID, time.Time)                                                    {}
+func (noHistory) CallbackEnded(call.ID, bool, time.Time)                                      {}
+func (noHistory) Transferred(call.ID, string, string, store.LegQuality, store.LegQuality, time.Time) {
+}
 
 // Router is the part of routing.Router a contact drives.
 type Router interface {
@@ -71,6 +87,7 @@ type Router interface {
 	Estimate(id call.ID) (routing.Estimate, error)
 	Move(id call.ID, queue string) error
 	Exit(id call.ID, key string) error
+	Callback(id call.ID) error
 }
 
 // queueState shows the router's queues to the IVR's conditions.
@@ -83,6 +100,8 @@ func (q queueState) Available(queue string) int { _, a := q.r.Counts(queue); ret
 type Phones interface {
 	Lookup(user string) (sip.Binding, bool)
 	Dial(ctx context.Context, r sip.DialRequest) (*sip.Outbound, error)
+	// DialTrunk calls an outside number over the carrier's trunk.
+	DialTrunk(ctx context.Context, t sip.Trunk, number string, r sip.DialRequest) (*sip.Outbound, error)
 }
 
 // Service handles every contact. Build it with New, then Attach the router
@@ -102,10 +121,16 @@ type Service struct {
 	asterisk  *AsteriskLine     // nil: no agents on Asterisk
 	endpoints map[string]string // agent -> Asterisk endpoint, for agents on Asterisk
 
-	mu       sync.Mutex
-	contacts map[call.ID]*contact
-	admitted int // calls past admission control, answered or not
-	calls    sync.WaitGroup
+	// life ends when the service closes: it bounds the work that belongs
+	// to no caller's call (callbacks).
+	life  context.Context
+	close context.CancelFunc
+
+	mu        sync.Mutex
+	contacts  map[call.ID]*contact
+	callbacks map[call.ID]*callback // pending callback requests
+	admitted  int                   // calls past admission control, answered or not
+	calls     sync.WaitGroup
 }
 
 // Flows tells which IVR program answers a dialled number: the version
@@ -124,15 +149,20 @@ func New(cfg Config, m *media.Engine, catalog *prompts.Catalog, flows Flows,
 	}
 	s := &Service{
 		cfg: cfg, log: log, media: m, prompts: catalog, phones: phones, flows: flows,
-		topics:   make(map[string]string),
-		announce: make(map[string]routing.Announcements),
-		contacts: make(map[call.ID]*contact),
+		topics:    make(map[string]string),
+		announce:  make(map[string]routing.Announcements),
+		contacts:  make(map[call.ID]*contact),
+		callbacks: make(map[call.ID]*callback),
 	}
+	s.life, s.close = context.WithCancel(context.Background())
 	for _, q := range queues {
 		s.topics[q.Name] = q.Topic
 		s.announce[q.Name] = q.Announce
 	}
 	names := []string{cfg.HoldPrompt, cfg.RequeuePrompt, cfg.OverloadPrompt}
+	if cfg.Callback.Trunk.Proxy != "" {
+		names = append(names, callbackPrompts...)
+	}
 	for _, q := range queues {
 		names = append(names, q.Announce.Periodic...)
 		if q.Announce.WaitTime {
@@ -245,7 +275,7 @@ func (s *Service) ServeCall(in *sip.Inbound) {
 
 	c := &contact{
 		id: id, svc: s, in: in, sess: sess, log: log, caller: caller, flowVersion: flowVersion,
-		ctx: in.Context(), connected: make(chan *agentLeg, 1), held: make(chan struct{}, 1), rings: make(map[uint64]context.CancelFunc),
+		ctx: in.Context(), connected: make(chan *agentLeg, 1), held: make(chan struct{}, 1), emptied: make(chan struct{}, 1), referred: make(chan sip.ReferTo, 1), rings: make(map[uint64]context.CancelFunc),
 	}
 	s.mu.Lock()
 	s.contacts[id] = c
@@ -322,6 +352,16 @@ func (s *Service) overloadMode() string {
 	return "busy"
 }
 
+// Close stops the callbacks: those in progress are hung up, and the
+// pending requests stay stored for the next start. It waits for every
+// goroutine of the service; calls still in progress must be hung up first
+// (HangUpAll).
+func (s *Service) Close() {
+	s.stopCallbacks()
+	s.close()
+	s.calls.Wait()
+}
+
 // HangUpAll ends every contact in progress (the end of a drain).
 func (s *Service) HangUpAll(ctx context.Context) {
 	s.mu.Lock()
@@ -359,6 +399,12 @@ func (s *Service) lookup(id call.ID) *contact {
 // Ring implements routing.Line: it starts ringing o.Agent in a goroutine that
 // belongs to the contact.
 func (s *Service) Ring(o routing.Offer) {
+	if o.Callback {
+		if cb := s.callback(o.Contact); cb != nil {
+			s.calls.Go(func() { s.ringCallback(cb, o) })
+			return
+		}
+	}
 	c := s.lookup(o.Contact)
 	if c == nil {
 		// Not on the router's call stack: Declined may ring the next agent at once.
@@ -388,9 +434,24 @@ func (s *Service) Overflow(o routing.Overflow) {
 	})
 }
 
+// Emptied implements routing.EmptyHandler: the router removed a waiting
+// caller because nobody is left who could answer the queue; the caller's
+// flow goes on at the queue node's unavailable branch.
+func (s *Service) Emptied(e routing.Emptied) {
+	if c := s.lookup(e.Contact); c != nil {
+		select {
+		case c.emptied <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // Withdraw implements routing.Line: the ringing INVITE is cancelled.
 func (s *Service) Withdraw(o routing.Offer) {
 	if c := s.lookup(o.Contact); c != nil {
 		c.withdraw(o.ID)
+	}
+	if cb := s.callback(o.Contact); cb != nil {
+		cb.withdraw(o.ID)
 	}
 }

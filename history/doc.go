@@ -13,5 +13,10 @@
 //
 // Caller numbers are pseudonymised with HMAC-SHA-256 under a configured
 // key, so a repeat caller is still recognised without the number being
-// stored; raw numbers are kept only when configured.
+// stored; raw numbers are kept only when configured, and then only in the
+// call record and queue_log (the event log always gets the pseudonym).
+//
+// A [Retention] job deletes each kind of history after its retention
+// period and replaces raw numbers with their pseudonyms after theirs: once
+// at start and then daily, in the goroutine of whoever calls its Run.
 package history

@@ -56,6 +56,9 @@ type contactState struct {
 	queuedAt time.Time // this queue entry, for queue_log hold times
 	ringing  string    // agent whose offer rings
 	ended    bool      // the caller's call is over
+	// callback: the caller hung up to be called back; the record stays
+	// open until CallbackEnded.
+	callback bool
 }
 
 // New returns a recorder writing to w.
@@ -64,16 +67,41 @@ func New(cfg Config, w Appender, log zerolog.Logger) *Recorder {
 		wrapping: map[string]*contactState{}, logins: map[string]time.Time{}}
 }
 
+// PseudonymPrefix starts every caller pseudonym, so a stored value tells
+// whether it is a pseudonym or a raw number.
+const PseudonymPrefix = "h:"
+
+// Pseudonym returns the keyed pseudonym of a caller number: the same number
+// gives the same pseudonym under the same key, so a repeat caller is
+// recognised, and the number cannot be read back from it. Withheld and
+// empty numbers, and pseudonyms, stay as they are.
+func Pseudonym(key []byte, number string) string {
+	if number == "" || number == "anonymous" || strings.HasPrefix(number, PseudonymPrefix) {
+		return number
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(number))
+	return PseudonymPrefix + hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// Pseudonymizer returns what the store needs to replace raw caller numbers
+// with their pseudonyms under key (see Retention).
+func Pseudonymizer(key []byte) store.Pseudonymizer {
+	return store.Pseudonymizer{Prefix: PseudonymPrefix, Pseudonym: func(raw string) string { return Pseudonym(key, raw) }}
+}
+
 // Caller returns what is stored for a caller number: its pseudonym, or the
 // number itself when raw numbers are configured. Withheld stays withheld.
 func (r *Recorder) Caller(number string) string {
-	if number == "" || number == "anonymous" || r.cfg.RawNumbers {
+	if r.cfg.RawNumbers {
 		return number
 	}
-	m := hmac.New(sha256.New, r.cfg.HashKey)
-	m.Write([]byte(number))
-	return "h:" + hex.EncodeToString(m.Sum(nil)[:16])
+	return Pseudonym(r.cfg.HashKey, number)
 }
+
+// Pseudonym returns number's pseudonym under the recorder's key whatever
+// raw numbers say: a key to count and link numbers by without keeping them.
+func (r *Recorder) Pseudonym(number string) string { return Pseudonym(r.cfg.HashKey, number) }
 
 // append hands rec to the writer; a refusal is logged, never returned: the
 // call goes on without its history line, and the writer counts it.
@@ -109,7 +137,10 @@ func (r *Recorder) Arrived(id call.ID, caller, number string, at time.Time) {
 	defer r.mu.Unlock()
 	c := &contactState{rec: store.Contact{ID: id, Caller: r.Caller(caller), Arrival: at}}
 	r.contacts[id] = c
-	r.event(id, "call-arrived", at, map[string]string{"number": number, "caller": c.rec.Caller})
+	// The event log always gets the pseudonym: raw numbers, when
+	// configured, live only in the contact record and queue_log, where
+	// the retention job replaces them after their period.
+	r.event(id, "call-arrived", at, map[string]string{"number": number, "caller": Pseudonym(r.cfg.HashKey, caller)})
 	r.append(c.rec)
 }
 
@@ -137,6 +168,27 @@ func (r *Recorder) IVREnded(id call.ID, flowVersion string, path []string, cause
 // Talked records the end of a conversation with agent: who hung up, how
 // long it was, and both legs' quality.
 func (r *Recorder) Talked(id call.ID, agent string, callerHungUp bool, caller, agentLeg store.LegQuality, at time.Time) {
+	r.talked(id, agent, caller, agentLeg, at, map[string]any{"caller_hung_up": callerHungUp},
+		func(c *contactState, hold, talk int64) store.QueueLogEntry {
+			if callerHungUp {
+				return store.CompleteCaller(at, string(id), c.rec.Queue, agent, hold, talk, c.origPos)
+			}
+			return store.CompleteAgent(at, string(id), c.rec.Queue, agent, hold, talk, c.origPos)
+		})
+}
+
+// Transferred records the end of a conversation the agent ended with a
+// blind transfer to target: a queue (the contact goes on there) or an
+// outside number.
+func (r *Recorder) Transferred(id call.ID, agent, target string, caller, agentLeg store.LegQuality, at time.Time) {
+	r.talked(id, agent, caller, agentLeg, at, map[string]any{"transferred_to": target},
+		func(c *contactState, hold, talk int64) store.QueueLogEntry {
+			return store.BlindTransfer(at, string(id), c.rec.Queue, agent, target, "kcc", hold, talk, c.origPos)
+		})
+}
+
+func (r *Recorder) talked(id call.ID, agent string, caller, agentLeg store.LegQuality, at time.Time,
+	data map[string]any, line func(c *contactState, hold, talk int64) store.QueueLogEntry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.contacts[id]
@@ -145,15 +197,10 @@ func (r *Recorder) Talked(id call.ID, agent string, callerHungUp bool, caller, a
 	}
 	c.rec.Talk = at.Sub(c.rec.Answer)
 	c.rec.CallerLeg, c.rec.AgentLeg = caller, agentLeg
-	hold := secs(c.rec.Wait)
-	talk := store.QLSeconds(c.rec.Answer, at)
-	if callerHungUp {
-		r.queueLog(store.CompleteCaller(at, string(id), c.rec.Queue, agent, hold, talk, c.origPos))
-	} else {
-		r.queueLog(store.CompleteAgent(at, string(id), c.rec.Queue, agent, hold, talk, c.origPos))
-	}
-	r.event(id, "conversation-ended", at, map[string]any{"agent": agent, "caller_hung_up": callerHungUp,
-		"talk_s": c.rec.Talk.Seconds(), "caller_loss": caller.Loss, "agent_loss": agentLeg.Loss})
+	r.queueLog(line(c, secs(c.rec.Wait), store.QLSeconds(c.rec.Answer, at)))
+	data["agent"], data["talk_s"] = agent, c.rec.Talk.Seconds()
+	data["caller_loss"], data["agent_loss"] = caller.Loss, agentLeg.Loss
+	r.event(id, "conversation-ended", at, data)
 	r.wrapping[agent] = c
 	r.append(c.rec)
 }
@@ -166,9 +213,16 @@ func (r *Recorder) Ended(id call.ID, at time.Time) {
 	if c == nil {
 		return
 	}
-	delete(r.contacts, id)
 	c.ended = true
 	c.rec.End = at
+	if c.callback {
+		// The contact goes on without the caller: it ends with the
+		// callback (CallbackEnded).
+		r.event(id, "call-ended", at, map[string]string{"outcome": string(c.rec.Outcome)})
+		r.append(c.rec)
+		return
+	}
+	delete(r.contacts, id)
 	if c.rec.Outcome == "" {
 		if c.rec.Answer.IsZero() {
 			c.rec.Outcome = store.OutcomeAbandoned // hung up in the IVR
@@ -177,6 +231,22 @@ func (r *Recorder) Ended(id call.ID, at time.Time) {
 		}
 	}
 	r.event(id, "call-ended", at, map[string]string{"outcome": string(c.rec.Outcome)})
+	r.append(c.rec)
+}
+
+// CallbackEnded records the end of a callback request: the resident was
+// talked to (answered) or every attempt failed. The record keeps the
+// callback outcome; its answer and talk times are the callback's.
+func (r *Recorder) CallbackEnded(id call.ID, answered bool, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.contacts[id]
+	if c == nil {
+		return // requested before a restart: the recorder no longer has it
+	}
+	delete(r.contacts, id)
+	c.rec.End = at
+	r.event(id, "callback-ended", at, map[string]bool{"answered": answered})
 	r.append(c.rec)
 }
 
@@ -214,7 +284,9 @@ func (r *Recorder) Event(ev routing.Event) {
 		}
 		c.ringing = ""
 		c.rec.Answer, c.rec.Agent, c.rec.Wait = ev.At, ev.Agent, ev.At.Sub(c.rec.QueueEntry)
-		c.rec.Outcome = store.OutcomeAnswered
+		if !c.callback {
+			c.rec.Outcome = store.OutcomeAnswered
+		}
 		r.queueLog(store.Connect(ev.At, id, ev.Queue, ev.Agent, secs(ev.Waited), strconv.FormatUint(ev.Offer, 10), secs(ev.Rang)))
 		r.append(c.rec)
 	case routing.ContactAbandoned, routing.ContactExited:
@@ -237,6 +309,23 @@ func (r *Recorder) Event(ev routing.Event) {
 		} else {
 			r.queueLog(store.Abandon(ev.At, id, ev.Queue, ev.Position, orig, secs(ev.Waited)))
 		}
+	case routing.ContactCallback:
+		// No queue_log line: app_queue has no callbacks, and the contact
+		// is still queued; its CONNECT comes when an agent takes it.
+		if c == nil {
+			return
+		}
+		c.callback = true
+		c.rec.Outcome = store.OutcomeCallback
+		r.append(c.rec)
+	case routing.ContactExitedEmpty:
+		orig := ev.Position
+		if c != nil {
+			orig = c.origPos
+			c.rec.Wait = ev.At.Sub(c.rec.QueueEntry)
+			r.append(c.rec)
+		}
+		r.queueLog(store.ExitEmpty(ev.At, id, ev.Queue, ev.Position, orig, secs(ev.Waited)))
 	case routing.ContactMoved:
 		// As Asterisk logs a caller leaving for another queue: the exit
 		// from the old queue, then the entry into the new one.

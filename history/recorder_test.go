@@ -224,3 +224,30 @@ func TestExitKey(t *testing.T) {
 		t.Errorf("contact record %+v: want no outcome yet and 30 s waited", c)
 	}
 }
+
+func TestPseudonym(t *testing.T) {
+	raw := New(Config{HashKey: []byte("k"), RawNumbers: true}, nil, zerolog.Nop())
+	hashed := New(Config{HashKey: []byte("k")}, nil, zerolog.Nop())
+	other := New(Config{HashKey: []byte("other")}, nil, zerolog.Nop())
+	p := raw.Pseudonym("+31612345678")
+	for _, tc := range []struct {
+		name      string
+		got, want string
+	}{
+		{"raw mode stores the number", raw.Caller("+31612345678"), "+31612345678"},
+		{"pseudonym does not depend on raw mode", hashed.Pseudonym("+31612345678"), p},
+		{"default mode stores the pseudonym", hashed.Caller("+31612345678"), p},
+		{"a pseudonym stays as it is", Pseudonym([]byte("k"), p), p},
+		{"withheld stays withheld", Pseudonym([]byte("k"), "anonymous"), "anonymous"},
+		{"empty stays empty", Pseudonym([]byte("k"), ""), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got != tc.want {
+				t.Errorf("got %q, want %q", tc.got, tc.want)
+			}
+		})
+	}
+	if !strings.HasPrefix(p, PseudonymPrefix) || strings.Contains(p, "612345678") || other.Pseudonym("+31612345678") == p {
+		t.Errorf("pseudonym %q: want the prefix, no trace of the number, and a different one under another key", p)
+	}
+}

@@ -7,12 +7,21 @@ import (
 
 // waits reports whether node kind k takes the caller's time (plays, reads
 // keys or hands the call to routing), so a loop through it does not spin.
+// Callback and transfer nodes do not count: without a trunk or a number
+// they return at once.
 func waits(k kind) bool {
 	switch k {
 	case kindPlay, kindMenu, kindInput, kindQueue, kindHangup:
 		return true
 	}
 	return false
+}
+
+// instant reports whether the flow may take edge e out of node n without
+// the caller having waited: every edge of a node that does not wait, and a
+// queue's unavailable, taken when routing refuses the caller at once.
+func instant(n *node, e edge) bool {
+	return !waits(n.kind) || n.kind == kindQueue && e.label == "unavailable"
 }
 
 // checkLoops reports cycles of nodes that neither play, read keys nor queue:
@@ -31,7 +40,7 @@ func (c *compiler) checkLoops() {
 		stack = append(stack, i)
 		for _, e := range c.nodes[i].edges {
 			j := e.to
-			if j == end || waits(c.nodes[j].kind) || c.nodes[j].kind == 0 {
+			if j == end || !instant(&c.nodes[i], e) || c.nodes[j].kind == 0 {
 				continue
 			}
 			switch state[j] {
@@ -51,7 +60,7 @@ func (c *compiler) checkLoops() {
 		state[i] = done
 	}
 	for i := range c.nodes {
-		if state[i] == unseen && c.nodes[i].kind != 0 && !waits(c.nodes[i].kind) {
+		if state[i] == unseen && c.nodes[i].kind != 0 && slices.ContainsFunc(c.nodes[i].edges, func(e edge) bool { return instant(&c.nodes[i], e) }) {
 			visit(i)
 		}
 	}
@@ -84,13 +93,14 @@ func (c *compiler) analyze(start int) {
 }
 
 // neverLeft warns about reachable nodes from which no path ends the flow or
-// reaches a queue: a caller there can only hang up.
+// reaches a queue, callback or transfer: a caller there can only hang up.
 func (c *compiler) neverLeft(seen []bool) {
 	preds := make([][]int, len(c.nodes))
 	leaves := make([]bool, len(c.nodes))
 	var work []int
 	for i, n := range c.nodes {
-		exit := n.kind == kindQueue || n.kind == kindHangup || len(n.edges) == 0
+		// A callback or transfer may end the flow too (accepted, connected).
+		exit := n.kind == kindQueue || n.kind == kindHangup || n.kind == kindCallback || n.kind == kindTransfer || len(n.edges) == 0
 		for _, e := range n.edges {
 			if e.to == end {
 				exit = true

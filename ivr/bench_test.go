@@ -56,3 +56,7 @@ func (c *keysCall) ReadDigit(context.Context, time.Duration) (call.Digit, error)
 }
 
 func (c *keysCall) Enqueue(context.Context, QueueRequest) error { return nil }
+
+func (c *keysCall) Callback(context.Context, QueueRequest) (bool, error) { return true, nil }
+
+func (c *keysCall) Transfer(context.Context, string, call.Language) error { return nil }

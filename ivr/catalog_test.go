@@ -19,6 +19,9 @@ type catalogChecker struct {
 func (c catalogChecker) HasPrompt(lang call.Language, name string) bool { return c.cat.Has(lang, name) }
 func (c catalogChecker) Chain(lang call.Language) []call.Language       { return c.cat.Chain(lang) }
 func (c catalogChecker) HasQueue(name string) bool                      { return builtinChecker().HasQueue(name) }
+func (c catalogChecker) HasTransferTarget(name string) bool {
+	return builtinChecker().HasTransferTarget(name)
+}
 
 func (c catalogChecker) PromptDuration(lang call.Language, name string) time.Duration {
 	if p, ok := c.cat.Prompt(lang, name); ok {

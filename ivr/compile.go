@@ -54,6 +54,12 @@ const (
 	// CauseQueued ends a flow whose queue node has no next: the contact was
 	// handed to routing and is over.
 	CauseQueued = "queued"
+	// CauseCallback ends a flow whose callback node the caller accepted:
+	// the caller hung up and keeps a place in the queue, to be called back.
+	CauseCallback = "callback"
+	// CauseTransferred ends a flow whose transfer node connected the caller
+	// to its target, and the conversation is over.
+	CauseTransferred = "transferred"
 )
 
 var hangupCauses = []string{CauseNormal, CauseBusy, CauseCongestion, CauseRejected}
@@ -66,10 +72,10 @@ const (
 )
 
 // Checker lets Compile check a flow's references against the rest of the
-// configuration: the prompt catalogue and the routing queues. It is called
-// only during Compile, from one goroutine. The prompt catalogue
-// (prompts.Catalog) has HasPrompt as Has, Chain, and PromptDuration through
-// Prompt(lang, name).Duration().
+// configuration: the prompt catalogue, the routing queues and the transfer
+// targets. It is called only during Compile, from one goroutine. The prompt
+// catalogue (prompts.Catalog) has HasPrompt as Has, Chain, and
+// PromptDuration through Prompt(lang, name).Duration().
 type Checker interface {
 	// HasPrompt reports whether prompt name is recorded in lang itself.
 	HasPrompt(lang call.Language, name string) bool
@@ -81,6 +87,9 @@ type Checker interface {
 	PromptDuration(lang call.Language, name string) time.Duration
 	// HasQueue reports whether a routing queue of that name exists.
 	HasQueue(name string) bool
+	// HasTransferTarget reports whether a transfer target of that name
+	// is configured; transfer nodes name targets, never numbers.
+	HasTransferTarget(name string) bool
 }
 
 // Program is a compiled flow: validated, with every reference resolved. It is
@@ -143,12 +152,15 @@ const (
 	kindQueue
 	kindHangup
 	kindIncident
+	kindCallback
+	kindTransfer
 )
 
 // kindNames are the node types by kind, as the flow file spells them.
 var kindNames = [...]string{
 	kindPlay: "play", kindMenu: "menu", kindInput: "input", kindSet: "set", kindBranch: "branch",
 	kindGoto: "goto", kindHours: "hours", kindQueue: "queue", kindHangup: "hangup", kindIncident: "incident",
+	kindCallback: "callback", kindTransfer: "transfer",
 }
 
 // end is the node index that ends the flow with CauseNormal.
@@ -161,11 +173,12 @@ type node struct {
 	kind    kind
 	play    playList // play, menu, input
 	bargeIn bool
-	next    int // play, set, goto, queue, incident, input
+	next    int // play, set, goto, queue, incident, input, callback, transfer
 	sets    []assign
 	lang    call.Language // set: the new language, or "" to keep it
-	queue   *queueSpec
-	cause   string // hangup
+	queue   *queueSpec    // queue, callback
+	target  string        // transfer
+	cause   string        // hangup
 	menu    *menu
 	input   *input
 	branch  *branch
@@ -221,6 +234,10 @@ type queueSpec struct {
 	queue, topic string
 	priority     int
 	skills       []string
+	care         bool
+	// unavailable is where a queue node goes when the queue refuses the
+	// caller: its unavailable action, else its next.
+	unavailable int
 }
 
 type menu struct {
@@ -555,6 +572,8 @@ func nodeTypes(nd *Node) ([]string, kind) {
 	add(nd.Goto != nil, kindGoto)
 	add(nd.Hours != nil, kindHours)
 	add(nd.Queue != nil, kindQueue)
+	add(nd.Callback != nil, kindCallback)
+	add(nd.Transfer != nil, kindTransfer)
 	add(nd.Hangup != nil, kindHangup)
 	add(nd.Incident != nil, kindIncident)
 	return types, k
@@ -631,6 +650,17 @@ func (c *compiler) compileNode(i int, nd *Node, label, what string) {
 		if n.next != end {
 			n.edges = []edge{{to: n.next, label: "next"}}
 		}
+		n.queue.unavailable = n.next
+		if nd.Unavailable != nil {
+			n.queue.unavailable = c.action(nd.Unavailable, label+"/unavailable", what+": unavailable")
+			n.edges = append(n.edges, edge{to: n.queue.unavailable, label: "unavailable"})
+		}
+	case kindCallback:
+		n.queue = c.callback(nd.Callback, what+": callback")
+		n.edges = []edge{{to: n.next, label: "declined"}}
+	case kindTransfer:
+		n.target = c.transfer(nd.Transfer, what+": transfer")
+		n.edges = []edge{{to: n.next, label: "failed"}}
 	case kindHangup:
 		n.cause = nd.Hangup.Value
 		if !slices.Contains(hangupCauses, n.cause) {
@@ -659,6 +689,10 @@ func (c *compiler) belongs(nd *Node, what string) {
 	only(nd.Priority, "priority", "queue", nd.Queue != nil)
 	if len(nd.Skills) > 0 {
 		only(&nd.Skills[0], "skills", "queue", nd.Queue != nil)
+	}
+	only(nd.Care, "care", "queue", nd.Queue != nil)
+	if nd.Unavailable != nil && nd.Queue == nil {
+		c.errorf(nd.Unavailable.Pos, "%s: unavailable belongs to a queue node", what)
 	}
 	for _, a := range []struct {
 		key string
@@ -1096,16 +1130,35 @@ func (c *compiler) checkQueue(q Str, what string) {
 }
 
 func (c *compiler) queue(nd *Node, what string) *queueSpec {
-	q := &queueSpec{queue: nd.Queue.Value}
-	c.checkQueue(*nd.Queue, what)
-	if nd.Topic != nil {
-		q.topic = nd.Topic.Value
+	q := c.queueSpec(*nd.Queue, nd.Topic, nd.Priority, nd.Skills, what)
+	if nd.Care != nil {
+		q.care = c.boolean(*nd.Care, what+": care")
+	}
+	return q
+}
+
+// callback compiles the queue and what the agent sees of a callback node.
+func (c *compiler) callback(cb *Callback, what string) *queueSpec {
+	if cb.Queue == nil {
+		c.errorf(cb.Pos, "%s: missing queue: <queue> (the queue whose place the caller keeps)", what)
+		return &queueSpec{}
+	}
+	return c.queueSpec(*cb.Queue, cb.Topic, cb.Priority, cb.Skills, what)
+}
+
+// queueSpec checks the queue, topic, priority and skills of a queue or
+// callback node.
+func (c *compiler) queueSpec(queue Str, topic, priority *Str, skills []Str, what string) *queueSpec {
+	q := &queueSpec{queue: queue.Value, unavailable: end}
+	c.checkQueue(queue, what)
+	if topic != nil {
+		q.topic = topic.Value
 		if msg := checkTopic(q.topic); msg != "" {
-			c.errorf(nd.Topic.Pos, "%s: topic %q: %s", what, q.topic, msg)
+			c.errorf(topic.Pos, "%s: topic %q: %s", what, q.topic, msg)
 		}
 	}
-	q.priority = c.number(nd.Priority, what+": priority", 0, maxPriority, 0)
-	for _, s := range nd.Skills {
+	q.priority = c.number(priority, what+": priority", 0, maxPriority, 0)
+	for _, s := range skills {
 		if !validName(s.Value) {
 			c.errorf(s.Pos, "%s: skill %q: want 1 to %d letters, digits, '-' or '_'", what, s.Value, maxNameLen)
 			continue
@@ -1113,6 +1166,26 @@ func (c *compiler) queue(nd *Node, what string) *queueSpec {
 		q.skills = append(q.skills, s.Value)
 	}
 	return q
+}
+
+// transfer checks a transfer node's target: a name from the configuration,
+// so a flow can never send callers to a number typed into it or the IVR.
+func (c *compiler) transfer(tr *Transfer, what string) string {
+	if tr.Target == nil {
+		c.errorf(tr.Pos, "%s: missing target: <name> (a transfer target from kcc's configuration)", what)
+		return ""
+	}
+	t := tr.Target
+	switch {
+	case c.chk != nil && c.chk.HasTransferTarget(t.Value):
+	case validNumber(t.Value):
+		c.errorf(t.Pos, "%s: target %q: want the name of a configured transfer target, not a number; add the number to kcc's transfer targets and name it here", what, t.Value)
+	case !validName(t.Value):
+		c.errorf(t.Pos, "%s: target %q: want 1 to %d letters, digits, '-' or '_'", what, t.Value, maxNameLen)
+	case c.chk != nil:
+		c.errorf(t.Pos, "%s: target %q is not one of kcc's transfer targets; add it to the configuration or fix the name", what, t.Value)
+	}
+	return t.Value
 }
 
 func (c *compiler) hoursNode(nd *Node, label, what string) *hoursSpec {

@@ -125,18 +125,36 @@
 //     ({"12-24": "16:00"}), closed_dates and special_dates; its mistakes are
 //     reported at their positions in the flow file.
 //   - queue: hands the caller to a routing queue, with an optional topic
-//     shown to agents, priority (0-100, default 0) and skills needed
-//     besides the queue's. Routing gets the flow's variables too. When the
-//     queue is done, next if given, else the flow ends with cause "queued".
+//     shown to agents, priority (0-100, default 0), skills needed besides
+//     the queue's, and care: true for a vulnerable or emotional caller
+//     (routing gives priority and an agent with the care skill). Routing
+//     gets the flow's variables too. When the queue is done, next if
+//     given, else the flow ends with cause "queued". When routing refuses
+//     the caller (the queue is full, or has no agents by its empty-queue
+//     policy) the flow goes to unavailable, an action, else to next, else
+//     it ends normally.
+//   - callback: {queue: <queue>, topic, priority, skills} offers the caller
+//     a call back instead of waiting, keeping a place in the queue from
+//     now; the topic, priority and skills are as for queue. The call
+//     lifecycle reads back the caller's number and asks to confirm. When
+//     the caller accepts, the flow ends with cause "callback"; when the
+//     caller declines or no callback is possible (withheld or foreign
+//     number, no trunk, the queue refuses it), the flow goes to next.
+//   - transfer: {target: <name>} connects the caller to a transfer target
+//     listed in kcc's configuration, by name: a flow never dials a number
+//     written in it or typed by the caller. When the conversation is
+//     over, the flow ends with cause "transferred"; when the target is not
+//     reached, the flow goes to next.
 //   - incident: plays the message of the named incident slot if one is
 //     active (set with an expiry through the admin endpoint), else nothing;
 //     then next.
 //   - hangup: ends the flow with a cause: normal, busy, congestion or
 //     rejected. It has no next.
 //
-// A play, set, input, incident or queue node without next ends the flow
-// (cause "normal", or "queued"). An action (an option, invalid, no_input,
-// exhausted, a case's next, default, open, closed, holiday, early_close) is
+// A play, set, input, incident, queue, callback or transfer node without
+// next ends the flow (cause "normal", or "queued"). An action (an option,
+// invalid, no_input, exhausted, a case's next, default, open, closed,
+// holiday, early_close, unavailable) is
 // either the name of a node or an inline node written as a map; inline
 // nodes compile into anonymous nodes named by their path, such as
 // "hoofdmenu/1". A node's own next and goto take a name.
@@ -157,9 +175,11 @@
 // # Validation
 //
 // Besides the shape and every value, Compile checks that every node, prompt,
-// queue, schedule and variable named exists, and that no cycle of nodes
-// runs without a play, menu, input or queue in it (it would spin without
-// the caller hearing anything). A prompt missing in a flow language is an
+// queue, transfer target, schedule and variable named exists, and that no
+// cycle of nodes runs without a play, menu, input or queue in it (it would
+// spin without the caller hearing anything); a queue left by unavailable,
+// and callback and transfer nodes, do not count, since they may return at
+// once. A prompt missing in a flow language is an
 // error when no language of its fallback chain has it, and a warning when
 // a fallback does (callers hear the fallback recording). Warnings also name
 // nodes never reached from start, nodes that can never be left (no path to
@@ -169,20 +189,23 @@
 // # Running
 //
 // [Engine.RunEnv] walks a Program from its start node, calling [Call] to
-// play prompts, read keys and enqueue, until a hangup node, a queue without
-// next, or a node without next. [Env] brings the caller number, the clock,
+// play prompts, read keys, enqueue, offer callbacks and transfer, until a
+// hangup node, a queue without next, an accepted callback, a transfer, or a
+// node without next. [Env] brings the caller number, the clock,
 // the start language, initial variables, queue state ([QueueState]) and
 // incident messages ([Incidents]); [Engine.Run] runs with an empty one. The
 // [Result] carries the cause, the current language and the path the caller
 // took: named nodes by name, menu outcomes as "menu:key", "menu:timeout"
 // and "menu:exhausted", input outcomes as "input:ok", "input:invalid",
-// "input:timeout" and "input:exhausted". A run that takes more steps than
+// "input:timeout" and "input:exhausted", and "queue:unavailable",
+// "callback:declined" and "transfer:failed". A run that takes more steps than
 // the engine allows fails with [ErrMaxSteps], so a flow that loops through
 // a queue that returns at once cannot spin forever.
 //
 // [Simulate] runs the same engine against a scripted caller at a given
 // instant and returns a [Transcript] of prompts played (with the language
 // actually used), keys, decisions with their reasons (branch cases, opening
-// hours with their status) and the final action; [Graph] draws a program as
+// hours with their status), queues, callback offers (accepted unless told
+// otherwise) and transfers, and the final action; [Graph] draws a program as
 // a Mermaid or Graphviz diagram.
 package ivr

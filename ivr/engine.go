@@ -25,6 +25,12 @@ const DefaultMaxSteps = 500
 // engine allows: the flow loops, and the caller should be hung up on.
 var ErrMaxSteps = errors.New("ivr: flow exceeded its step limit")
 
+// ErrQueueUnavailable is what a Call's Enqueue or Callback wraps when routing
+// refuses the caller: the queue is full, or has no agents by its empty-queue
+// policy. The flow then goes on (a queue node's unavailable, a callback
+// node's next) instead of failing.
+var ErrQueueUnavailable = errors.New("ivr: queue unavailable")
+
 // Call is the caller's side of one contact as the engine sees it; the call
 // lifecycle package implements it. The engine calls it from one goroutine
 // only. Every method blocks until done and returns promptly (with ctx.Err()
@@ -39,8 +45,20 @@ type Call interface {
 	ReadDigit(ctx context.Context, timeout time.Duration) (call.Digit, error)
 	// Enqueue hands the caller to routing and blocks until the contact is over
 	// (served by an agent, or the caller hung up). It returns nil when the
-	// flow's part is done.
+	// flow's part is done, and an error wrapping ErrQueueUnavailable when
+	// routing refused the caller.
 	Enqueue(ctx context.Context, q QueueRequest) error
+	// Callback offers the caller a call back instead of waiting, keeping a
+	// place in q.Queue: it does the dialogue (reads back the caller's
+	// number, asks to confirm, says goodbye) and reports whether the
+	// caller accepted. It returns false without a word when no callback is
+	// possible (withheld or foreign number, daily limit), and an error
+	// wrapping ErrQueueUnavailable when routing refused the callback.
+	Callback(ctx context.Context, q QueueRequest) (accepted bool, err error)
+	// Transfer connects the caller to the configured transfer target (a
+	// name, never a number) and blocks until the conversation is over. An
+	// error means the target was not reached and the flow goes on.
+	Transfer(ctx context.Context, target string, lang call.Language) error
 }
 
 // QueueRequest is what a queue node hands to routing.
@@ -53,6 +71,9 @@ type QueueRequest struct {
 	Priority int
 	// Skills are required besides the queue's own; nil when the node has none.
 	Skills []string
+	// Care marks a vulnerable or emotional caller (the queue node's care):
+	// routing gives priority and an agent with the care skill.
+	Care bool
 	// Vars are the flow's variables when the caller was queued (declared,
 	// set or collected by input; not language or caller), for the agent's
 	// screen and the call record; nil when there are none. The map is the
@@ -112,13 +133,16 @@ type Event struct {
 // Result tells the lifecycle package how a run ended.
 type Result struct {
 	// Cause is the hangup node's cause, CauseNormal when the flow ran out of
-	// nodes, or CauseQueued after a queue node without next. It is empty when
-	// Run returns an error.
+	// nodes, CauseQueued after a queue node without next, CauseCallback
+	// after an accepted callback, or CauseTransferred after a transfer. It
+	// is empty when Run returns an error.
 	Cause string
-	// Path lists the named nodes the caller went through and the menu and
-	// input outcomes, as "menu:key", "menu:timeout", "menu:exhausted",
-	// "input:ok", "input:invalid", "input:timeout" and "input:exhausted"
-	// (never the digits themselves).
+	// Path lists the named nodes the caller went through and the outcomes
+	// of menus, inputs and the nodes that may fail, as "menu:key",
+	// "menu:timeout", "menu:exhausted", "input:ok", "input:invalid",
+	// "input:timeout", "input:exhausted", "queue:unavailable",
+	// "callback:declined" and "transfer:failed" (never the digits
+	// themselves).
 	Path []string
 	// Language is the call's language when the run ended.
 	Language call.Language
@@ -325,15 +349,14 @@ func (r *run) exec(ctx context.Context, i int, n *node) (next int, done bool, er
 	case kindIncident:
 		return r.incident(ctx, n)
 	case kindQueue:
-		r.pending = 0
-		q := QueueRequest{
-			Queue: n.queue.queue, Topic: n.queue.topic, Language: r.res.Language,
-			Priority: n.queue.priority, Skills: slices.Clone(n.queue.skills), Path: slices.Clone(r.res.Path),
+		err := r.c.Enqueue(ctx, r.queueRequest(n))
+		if errors.Is(err, ErrQueueUnavailable) && ctx.Err() == nil {
+			r.res.Path = append(r.res.Path, n.label+":unavailable")
+			r.tracef(n, "queue %s unavailable -> %s", n.queue.queue, r.p.target(n.queue.unavailable))
+			r.log.Info().Err(err).Str("node", n.label).Msg("ivr queue unavailable")
+			return n.queue.unavailable, false, nil
 		}
-		if len(r.vars) > 0 {
-			q.Vars = maps.Clone(r.vars)
-		}
-		if err := r.c.Enqueue(ctx, q); err != nil {
+		if err != nil {
 			return end, false, fmt.Errorf("node %q: enqueue in %q: %w", n.label, n.queue.queue, err)
 		}
 		if n.next == end {
@@ -341,6 +364,37 @@ func (r *run) exec(ctx context.Context, i int, n *node) (next int, done bool, er
 			return end, true, nil
 		}
 		return n.next, false, nil
+	case kindCallback:
+		accepted, err := r.c.Callback(ctx, r.queueRequest(n))
+		switch {
+		case errors.Is(err, ErrQueueUnavailable) && ctx.Err() == nil:
+			r.log.Info().Err(err).Str("node", n.label).Msg("ivr callback refused by routing")
+			accepted = false
+		case err != nil:
+			return end, false, fmt.Errorf("node %q: callback in %q: %w", n.label, n.queue.queue, err)
+		}
+		if accepted {
+			r.tracef(n, "callback in %s accepted", n.queue.queue)
+			r.res.Cause = CauseCallback
+			return end, true, nil
+		}
+		r.res.Path = append(r.res.Path, n.label+":declined")
+		r.tracef(n, "no callback -> %s", r.p.target(n.next))
+		return n.next, false, nil
+	case kindTransfer:
+		r.pending = 0
+		if err := r.c.Transfer(ctx, n.target, r.res.Language); err != nil {
+			if ctx.Err() != nil {
+				return end, false, fmt.Errorf("node %q: transfer to %q: %w", n.label, n.target, err)
+			}
+			r.res.Path = append(r.res.Path, n.label+":failed")
+			r.tracef(n, "transfer to %s failed -> %s", n.target, r.p.target(n.next))
+			r.log.Warn().Err(err).Str("node", n.label).Str("target", n.target).Msg("ivr transfer failed")
+			return n.next, false, nil
+		}
+		r.tracef(n, "transferred to %s", n.target)
+		r.res.Cause = CauseTransferred
+		return end, true, nil
 	case kindHangup:
 		r.res.Cause = n.cause
 		return end, true, nil
@@ -350,6 +404,21 @@ func (r *run) exec(ctx context.Context, i int, n *node) (next int, done bool, er
 		return r.input(ctx, i, n)
 	}
 	return end, false, fmt.Errorf("node %q: unknown node kind %d", n.label, n.kind)
+}
+
+// queueRequest is what a queue or callback node hands to routing. A key
+// pressed during a barge-in play is dropped: it answered nothing here.
+func (r *run) queueRequest(n *node) QueueRequest {
+	r.pending = 0
+	q := QueueRequest{
+		Queue: n.queue.queue, Topic: n.queue.topic, Language: r.res.Language,
+		Priority: n.queue.priority, Skills: slices.Clone(n.queue.skills), Care: n.queue.care,
+		Path: slices.Clone(r.res.Path),
+	}
+	if len(r.vars) > 0 {
+		q.Vars = maps.Clone(r.vars)
+	}
+	return q
 }
 
 // play plays a prompt list in the call's language, and its say items in the

@@ -130,6 +130,16 @@ func (c *scriptedCall) ReadDigit(ctx context.Context, timeout time.Duration) (ca
 	return 0, nil
 }
 
+func (c *scriptedCall) Callback(_ context.Context, q QueueRequest) (bool, error) {
+	c.logf("callback offer %s", q.Queue)
+	return true, nil
+}
+
+func (c *scriptedCall) Transfer(_ context.Context, target string, _ call.Language) error {
+	c.logf("transfer to %s", target)
+	return nil
+}
+
 func (c *scriptedCall) Enqueue(ctx context.Context, q QueueRequest) error {
 	topic := q.Topic
 	if topic == "" {
@@ -365,6 +375,10 @@ func (c *countingCall) Enqueue(context.Context, QueueRequest) error {
 	}
 	return nil
 }
+
+func (c *countingCall) Callback(context.Context, QueueRequest) (bool, error) { return true, nil }
+
+func (c *countingCall) Transfer(context.Context, string, call.Language) error { return nil }
 
 func TestRunAlreadyCancelled(t *testing.T) {
 	p := mustLoad(t, "14070.yaml", Builtin())

@@ -75,7 +75,7 @@ var objects = map[string]object{
 	},
 	"node": {
 		doc:   "A node: does exactly one thing.",
-		oneOf: []string{"play", "menu", "input", "set", "branch", "goto", "hours", "queue", "hangup", "incident"},
+		oneOf: []string{"play", "menu", "input", "set", "branch", "goto", "hours", "queue", "callback", "transfer", "hangup", "incident"},
 		fields: []field{
 			{key: "play", kind: kPrompts, doc: "Prompts to play in order."},
 			{key: "barge_in", kind: kBool, needs: []string{"play"}, doc: "With play: a key stops the prompts and answers the next menu or input."},
@@ -93,6 +93,10 @@ var objects = map[string]object{
 			{key: "topic", kind: kText, needs: []string{"queue"}, doc: "With queue: the topic shown to agents."},
 			{key: "priority", kind: kInt, needs: []string{"queue"}, doc: "With queue: priority 0-100 passed to routing."},
 			{key: "skills", kind: kTexts, needs: []string{"queue"}, doc: "With queue: skills the agent needs besides the queue's."},
+			{key: "care", kind: kBool, needs: []string{"queue"}, doc: "With queue: a vulnerable or emotional caller, whom routing gives priority and an agent with the care skill."},
+			{key: "unavailable", kind: kAction, needs: []string{"queue"}, doc: "With queue: where to go when the queue refuses the caller, full or without agents (default next)."},
+			{key: "callback", kind: kObject, sub: "callback", doc: "Offer to call the caller back, keeping a place in a queue; next when declined or impossible."},
+			{key: "transfer", kind: kObject, sub: "transfer", doc: "Connect the caller to a transfer target from kcc's configuration; next when it fails."},
 			{key: "hangup", kind: kText, enum: hangupCauses, doc: "End the call: normal, busy, congestion or rejected."},
 			{key: "incident", kind: kText, doc: "Play the incident message of this slot if one is active."},
 			{key: "next", kind: kText, doc: "The node after this one."},
@@ -152,6 +156,21 @@ var objects = map[string]object{
 			{key: "available_at_least", kind: kInt, needs: []string{"queue"}, doc: "Holds when at least this many agents of queue are available."},
 			{key: "available_below", kind: kInt, needs: []string{"queue"}, doc: "Holds when fewer agents of queue than this are available."},
 			{key: "next", kind: kAction, doc: "Where to go when the case holds."},
+		},
+	},
+	"callback": {
+		required: []string{"queue"},
+		fields: []field{
+			{key: "queue", kind: kText, doc: "The queue whose place the caller keeps."},
+			{key: "topic", kind: kText, doc: "The topic shown to agents."},
+			{key: "priority", kind: kInt, doc: "Priority 0-100 passed to routing."},
+			{key: "skills", kind: kTexts, doc: "Skills the agent needs besides the queue's."},
+		},
+	},
+	"transfer": {
+		required: []string{"target"},
+		fields: []field{
+			{key: "target", kind: kText, doc: "The name of a transfer target in kcc's configuration (never a number)."},
 		},
 	},
 	"say": {

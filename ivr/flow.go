@@ -50,7 +50,8 @@ type Schedule struct {
 
 // Node is one node as written: a named node under nodes, or an inline node
 // written as an action. Exactly one of Play, Menu, Input, Set, Branch, Goto,
-// Hours, Queue, Hangup and Incident should be set; Compile checks that.
+// Hours, Queue, Callback, Transfer, Hangup and Incident should be set;
+// Compile checks that.
 type Node struct {
 	Name string // empty for an inline node
 	Pos  Pos    // the name for a named node, the map for an inline one
@@ -69,9 +70,15 @@ type Node struct {
 	Topic                             *Str  // only with Queue
 	Priority                          *Str  // only with Queue
 	Skills                            []Str // only with Queue
-	Hangup                            *Str
-	Incident                          *Str
-	Next                              *Str
+	Care                              *Str  // only with Queue
+	// Unavailable is where a queue node goes when the queue refuses the
+	// caller (full, or without agents); only with Queue.
+	Unavailable *Action
+	Callback    *Callback
+	Transfer    *Transfer
+	Hangup      *Str
+	Incident    *Str
+	Next        *Str
 }
 
 // Prompts is a list of prompts to play (a single item in the file is a list
@@ -163,6 +170,23 @@ type Case struct {
 	AvailableAtLeast *Str
 	AvailableBelow   *Str
 	Next             *Action
+}
+
+// Callback is the callback part of a node: the queue in which the caller
+// keeps a place while waiting to be called back, and what the agent sees.
+type Callback struct {
+	Pos      Pos
+	Queue    *Str
+	Topic    *Str
+	Priority *Str
+	Skills   []Str
+}
+
+// Transfer is the transfer part of a node: the name of a transfer target
+// from kcc's configuration.
+type Transfer struct {
+	Pos    Pos
+	Target *Str
 }
 
 // HoursRef is the schedule of an hours node: a name from the flow's

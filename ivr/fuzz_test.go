@@ -3,6 +3,7 @@ package ivr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,6 +54,10 @@ func FuzzParse(f *testing.F) {
 		"flow: t\nnumbers: [\"1\"]\nlanguages: [nl]\nstart: a\nschedules: {k: {timezone: Europe/Amsterdam, weekly: {mon-sun: \"00:00-24:00\"}}}\nnodes:\n  a: {hours: k, open: b, closed: a, holiday: b, early_close: b}\n  b: {branch: {cases: [{open: k, next: a}, {closed: k, next: b}]}}\n",
 		flowWith("  a: {hours: {timezone: UTC, weekly: {mon: [\"08:00-09:00\"]}, special_dates: {\"2026-01-01\": []}}, open: a, closed: a}\n"),
 		flowWith("  a: {set: {x: \"1\", language: en}, next: b}\n  b: {play: [welkom], barge_in: true, next: c}\n  c: {queue: algemeen, priority: 3, skills: [a, b], topic: T}\n"),
+		flowWith("  a: {queue: algemeen, care: true, unavailable: {callback: {queue: afval, topic: T, priority: 2, skills: [s]}, next: b}, next: b}\n  b: {transfer: {target: ggd}, next: c}\n  c: {play: [welkom], next: a}\n"),
+		flowWith("  a: {queue: algemeen, unavailable: b}\n  b: {callback: {queue: algemeen}, next: a}\n"),
+		flowWith("  a: {transfer: {target: \"0701234567\"}, callback: {queue: x}, care: ja}\n"),
+		flowWith("  a: {menu: {prompt: hoofdmenu, options: {\"1\": {callback: {queue: paspoort}}, \"2\": {transfer: {target: wijkagent}}}}}\n"),
 	} {
 		f.Add([]byte(s))
 	}
@@ -119,4 +124,35 @@ func (c *byteCall) ReadDigit(context.Context, time.Duration) (call.Digit, error)
 	return c.next(), nil
 }
 
-func (c *byteCall) Enqueue(context.Context, QueueRequest) error { return nil }
+// Enqueue, Callback and Transfer succeed or fail by the next byte, so the
+// fuzzer reaches the unavailable, declined and failed ways out too.
+func (c *byteCall) Enqueue(context.Context, QueueRequest) error {
+	if c.fails() {
+		return ErrQueueUnavailable
+	}
+	return nil
+}
+
+func (c *byteCall) Callback(context.Context, QueueRequest) (bool, error) {
+	if c.fails() {
+		return false, fmt.Errorf("full: %w", ErrQueueUnavailable)
+	}
+	return c.i%2 == 0, nil
+}
+
+func (c *byteCall) Transfer(context.Context, string, call.Language) error {
+	if c.fails() {
+		return errors.New("not reached")
+	}
+	return nil
+}
+
+// fails takes a byte and reports whether it is odd.
+func (c *byteCall) fails() bool {
+	if len(c.keys) == 0 {
+		return false
+	}
+	b := c.keys[c.i%len(c.keys)]
+	c.i++
+	return b%2 == 1
+}

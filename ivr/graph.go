@@ -93,12 +93,17 @@ func summary(p *Program, n *node) string {
 		return "goto"
 	case kindHours:
 		return "hours " + n.hours.name
-	case kindQueue:
-		s := "queue " + n.queue.queue
+	case kindQueue, kindCallback:
+		s := kindNames[n.kind] + " " + n.queue.queue
 		if n.queue.topic != "" {
 			s += " (" + n.queue.topic + ")"
 		}
+		if n.queue.care {
+			s += " care"
+		}
 		return s
+	case kindTransfer:
+		return "transfer " + n.target
 	case kindHangup:
 		return "hangup " + n.cause
 	case kindIncident:

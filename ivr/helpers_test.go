@@ -20,6 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 type fakeChecker struct {
 	prompts   map[call.Language][]string
 	queues    []string
+	transfers []string
 	durations map[string]time.Duration // by "lang/name"; 3s when not listed
 }
 
@@ -31,6 +32,7 @@ func builtinChecker() fakeChecker {
 			"en": append(slices.Clone(names), "geef-zaaknummer", "uw-zaaknummer"),
 		},
 		queues:    []string{"paspoort", "afval", "belastingen", "algemeen"},
+		transfers: []string{"wijkagent", "ggd"},
 		durations: map[string]time.Duration{"nl/lang": 45 * time.Second},
 	}
 }
@@ -66,6 +68,8 @@ func (c fakeChecker) HasPrompt(lang call.Language, name string) bool {
 	}
 	return false
 }
+
+func (c fakeChecker) HasTransferTarget(name string) bool { return slices.Contains(c.transfers, name) }
 
 func (c fakeChecker) HasQueue(name string) bool {
 	for _, q := range c.queues {

@@ -93,7 +93,7 @@ func TestLoadErrors(t *testing.T) {
 				`t.yaml:8:1: flow: unknown key "incident"; incident messages are played by an incident node ({incident: <slot>, next: ...})`,
 			}},
 		{"unknown node key", flowWith("  a: {play: [welkom], nxt: a}\n"),
-			[]string{`t.yaml:6:23: node "a": unknown key "nxt"; want one of play, barge_in, menu, input, set, branch, goto, hours, open, closed, holiday, early_close, queue, topic, priority, skills, hangup, incident, next (did you mean "next"?)`}},
+			[]string{`t.yaml:6:23: node "a": unknown key "nxt"; want one of play, barge_in, menu, input, set, branch, goto, hours, open, closed, holiday, early_close, queue, topic, priority, skills, care, unavailable, callback, transfer, hangup, incident, next (did you mean "next"?)`}},
 		{"unknown menu key", flowWith("  a: {menu: {prompt: hoofdmenu, options: {\"1\": a}, timout: 4s}}\n"),
 			[]string{`t.yaml:6:52: node "a": menu: unknown key "timout"; want one of prompt, options, timeout, retries, invalid, no_input, exhausted (did you mean "timeout"?)`}},
 		{"node is not a map", flowWith("  a: welkom\n"), []string{`t.yaml:6:6: node "a": want a map, got "welkom"`}},
@@ -131,7 +131,7 @@ func TestLoadErrors(t *testing.T) {
 		{"two node types", flowWith("  a: {play: [welkom], hangup: normal}\n"),
 			[]string{`t.yaml:6:3: node "a" is play and hangup at once; a node does one thing (chain nodes with next)`}},
 		{"no node type", flowWith("  a: {next: a}\n"),
-			[]string{`t.yaml:6:3: node "a" does nothing; want one of play, menu, input, set, branch, goto, hours, queue, hangup, incident`}},
+			[]string{`t.yaml:6:3: node "a" does nothing; want one of play, menu, input, set, branch, goto, hours, queue, callback, transfer, hangup, incident`}},
 		{"bad node name", flowWith("  a: {play: [welkom], next: b.c}\n  b.c: {hangup: normal}\n"),
 			[]string{`t.yaml:7:3: node name "b.c": want 1 to 64 letters, digits, '-' or '_'`}},
 		{"bad option keys", flowWith("  a: {menu: {prompt: hoofdmenu, options: {\"11\": a, x: a, \"*\": a, \"#\": a, D: a}}}\n"), []string{

@@ -419,6 +419,14 @@ func (p *parser) node(n *yaml.Node, label, what string) *Node {
 			nd.Priority = p.str(v, what+": priority")
 		case "skills":
 			nd.Skills = p.strs(v, what+": skills")
+		case "care":
+			nd.Care = p.str(v, what+": care")
+		case "unavailable":
+			nd.Unavailable = p.action(v, label+"/unavailable", what+": unavailable")
+		case "callback":
+			nd.Callback = p.callback(k, v, what+": callback")
+		case "transfer":
+			nd.Transfer = p.transfer(k, v, what+": transfer")
 		case "hangup":
 			nd.Hangup = p.str(v, what+": hangup")
 		case "incident":
@@ -541,6 +549,38 @@ func (p *parser) input(k, n *yaml.Node, label, what string) *Input {
 		}
 	})
 	return in
+}
+
+func (p *parser) callback(k, n *yaml.Node, what string) *Callback {
+	cb := &Callback{Pos: p.pos(k)}
+	p.fields(n, what, keysOf("callback"), func(key string, _, v *yaml.Node) {
+		switch key {
+		case "queue":
+			cb.Queue = p.str(v, what+": queue")
+		case "topic":
+			cb.Topic = p.str(v, what+": topic")
+		case "priority":
+			cb.Priority = p.str(v, what+": priority")
+		case "skills":
+			cb.Skills = p.strs(v, what+": skills")
+		default:
+			p.unhandled(v, key)
+		}
+	})
+	return cb
+}
+
+func (p *parser) transfer(k, n *yaml.Node, what string) *Transfer {
+	tr := &Transfer{Pos: p.pos(k)}
+	p.fields(n, what, keysOf("transfer"), func(key string, _, v *yaml.Node) {
+		switch key {
+		case "target":
+			tr.Target = p.str(v, what+": target")
+		default:
+			p.unhandled(v, key)
+		}
+	})
+	return tr
 }
 
 func (p *parser) branch(k, n *yaml.Node, label, what string) *Branch {

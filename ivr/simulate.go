@@ -36,10 +36,21 @@ type SimOptions struct {
 	Prompts Checker
 	// MaxSteps bounds the run like WithMaxSteps (0: DefaultMaxSteps).
 	MaxSteps int
+	// Unavailable lists queues that refuse callers (full, or without
+	// agents by their empty-queue policy): queue nodes for them go to
+	// unavailable, callback nodes to next.
+	Unavailable []string
+	// DeclineCallback makes the caller decline callback offers; by
+	// default the caller accepts.
+	DeclineCallback bool
+	// FailTransfer makes transfers fail (the target is not reached); by
+	// default they connect.
+	FailTransfer bool
 }
 
 // Transcript is what Simulate saw: one line per prompt played, key read,
-// decision taken and queue entered, and how the run ended.
+// decision taken, queue entered, callback offered and transfer made, and how
+// the run ended.
 type Transcript struct {
 	Lines  []string
 	Result Result
@@ -164,7 +175,41 @@ func (s *simCall) ReadDigit(_ context.Context, timeout time.Duration) (call.Digi
 }
 
 func (s *simCall) Enqueue(_ context.Context, q QueueRequest) error {
-	line := "queue " + q.Queue
+	line := "queue " + queueLine(q)
+	if slices.Contains(s.o.Unavailable, q.Queue) {
+		s.lines = append(s.lines, line+": unavailable")
+		return fmt.Errorf("queue %s: %w", q.Queue, ErrQueueUnavailable)
+	}
+	s.lines = append(s.lines, line)
+	return nil
+}
+
+func (s *simCall) Callback(_ context.Context, q QueueRequest) (bool, error) {
+	line := "callback offer " + queueLine(q)
+	switch {
+	case slices.Contains(s.o.Unavailable, q.Queue):
+		s.lines = append(s.lines, line+": queue unavailable")
+		return false, fmt.Errorf("callback in %s: %w", q.Queue, ErrQueueUnavailable)
+	case s.o.DeclineCallback:
+		s.lines = append(s.lines, line+": declined")
+		return false, nil
+	}
+	s.lines = append(s.lines, line+": accepted")
+	return true, nil
+}
+
+func (s *simCall) Transfer(_ context.Context, target string, lang call.Language) error {
+	if s.o.FailTransfer {
+		s.linef("transfer to %s language %s: not reached", target, lang)
+		return fmt.Errorf("transfer to %s: not reached (simulated)", target)
+	}
+	s.linef("transfer to %s language %s: connected", target, lang)
+	return nil
+}
+
+// queueLine describes what a queue or callback node hands to routing.
+func queueLine(q QueueRequest) string {
+	line := q.Queue
 	if q.Topic != "" {
 		line += fmt.Sprintf(" topic %q", q.Topic)
 	}
@@ -174,6 +219,9 @@ func (s *simCall) Enqueue(_ context.Context, q QueueRequest) error {
 	if len(q.Skills) > 0 {
 		line += " skills " + strings.Join(q.Skills, ",")
 	}
+	if q.Care {
+		line += " care"
+	}
 	line += " language " + string(q.Language)
 	if len(q.Vars) > 0 {
 		var vs []string
@@ -182,6 +230,5 @@ func (s *simCall) Enqueue(_ context.Context, q QueueRequest) error {
 		}
 		line += " vars " + strings.Join(vs, " ")
 	}
-	s.lines = append(s.lines, line)
-	return nil
+	return line
 }

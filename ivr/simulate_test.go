@@ -143,6 +143,16 @@ func TestSimulateAllNodes(t *testing.T) {
 		{"all-early-close", SimOptions{At: amsterdam(t, "2026-12-24 16:30")}},
 		{"all-special-date", SimOptions{Keys: keys(t, "2"), At: amsterdam(t, "2026-12-27 11:00"), Caller: "+31701234567"}},
 		{"all-menu-exhausted", SimOptions{Keys: keys(t, "7,-,7"), At: monday, Caller: "+31701234567"}},
+		// The case-number path's queue refuses the caller: a callback is
+		// offered, then a transfer, then goodbye.
+		{"all-unavailable-callback", SimOptions{Keys: keys(t, "1,1,2,3,4,5,6,7,#"), At: monday, Caller: "+31701234567",
+			Unavailable: []string{"belastingen"}}},
+		{"all-unavailable-callback-declined", SimOptions{Keys: keys(t, "1,1,2,3,4,5,6,7,#"), At: monday, Caller: "+31701234567",
+			Unavailable: []string{"belastingen"}, DeclineCallback: true}},
+		{"all-unavailable-callback-unavailable", SimOptions{Keys: keys(t, "1,1,2,3,4,5,6,7,#"), At: monday, Caller: "+31701234567",
+			Unavailable: []string{"belastingen", "algemeen"}}},
+		{"all-unavailable-transfer-failed", SimOptions{Keys: keys(t, "1,1,2,3,4,5,6,7,#"), At: monday, Caller: "+31701234567",
+			Unavailable: []string{"belastingen"}, DeclineCallback: true, FailTransfer: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

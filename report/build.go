@@ -36,6 +36,12 @@ func Build(ctx context.Context, src Source, opt Options) (*Report, error) {
 		for _, s := range states {
 			b.initialState(s)
 		}
+		// The same lookback for agents known from queue_log only.
+		rows, err := src.QueueLog(ctx, store.Range{From: g.start().Add(-opt.AgentLookback), To: g.start()})
+		if err != nil {
+			return nil, fmt.Errorf("read queue_log before %s: %w", g.start().Format("2006-01-02 15:04"), err)
+		}
+		b.queueLogAgents(rows, g.start().Add(-opt.AgentLookback), g.start())
 	}
 	for k := range g.days {
 		if err := ctx.Err(); err != nil {
@@ -83,6 +89,7 @@ func readDay(ctx context.Context, src Source, b *builder, from, to time.Time) er
 		for _, s := range states {
 			b.agentState(s)
 		}
+		b.queueLogAgents(rows, from, to)
 	}
 	return nil
 }

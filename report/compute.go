@@ -1,6 +1,8 @@
 package report
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"time"
 
@@ -158,6 +160,11 @@ type builder struct {
 	g      grid
 	queues map[string][]QueueRow // per interval
 	agents map[string]*agentAcc
+	// qlAgents are the agents' rows as queue_log tells them (for history
+	// imported from Asterisk, which has no agent states); alog derives
+	// their states.
+	qlAgents map[string]*agentAcc
+	alog     *agentLog
 }
 
 // agentAcc is one agent's rows and where its state history stands.
@@ -172,7 +179,11 @@ type agentAcc struct {
 }
 
 func newBuilder(opt Options, g grid) *builder {
-	b := &builder{opt: opt, g: g, queues: map[string][]QueueRow{}, agents: map[string]*agentAcc{}}
+	b := &builder{opt: opt, g: g, queues: map[string][]QueueRow{}, agents: map[string]*agentAcc{},
+		qlAgents: map[string]*agentAcc{}}
+	b.alog = newAgentLog(func(agent, state, reason string, at time.Time) {
+		b.stateOn(b.accOf(b.qlAgents, agent), state, reason, at)
+	})
 	if opt.Queue != "" && opt.Kind.queues() {
 		b.queueRows(opt.Queue)
 	}
@@ -191,14 +202,16 @@ func (b *builder) queueRows(q string) []QueueRow {
 	return rows
 }
 
-func (b *builder) agent(id string) *agentAcc {
-	a := b.agents[id]
+func (b *builder) agent(id string) *agentAcc { return b.accOf(b.agents, id) }
+
+func (b *builder) accOf(m map[string]*agentAcc, id string) *agentAcc {
+	a := m[id]
 	if a == nil {
 		a = &agentAcc{rows: make([]AgentRow, len(b.g.starts)), state: stateLoggedOut}
 		for i := range a.rows {
 			a.rows[i] = AgentRow{Agent: id, Start: b.g.starts[i], End: b.g.intervalEnd(i)}
 		}
-		b.agents[id] = a
+		m[id] = a
 	}
 	return a
 }
@@ -264,12 +277,45 @@ func (b *builder) initialState(s store.AgentState) {
 
 // agentState ends the agent's current state at s.Time and starts s.
 func (b *builder) agentState(s store.AgentState) {
-	a := b.agent(s.Agent)
+	b.stateOn(b.agent(s.Agent), s.State, s.Reason, s.Time)
+}
+
+func (b *builder) stateOn(a *agentAcc, state, reason string, at time.Time) {
 	a.hasStates = true
 	if !a.since.IsZero() {
-		b.addSpan(a, a.state, a.reason, a.since, s.Time)
+		b.addSpan(a, a.state, a.reason, a.since, at)
 	}
-	a.state, a.reason, a.since = s.State, s.Reason, s.Time
+	a.state, a.reason, a.since = state, reason, at
+}
+
+// queueLogAgents feeds the agent states queue_log rows in [from, to) imply
+// (rows in id order, which for an imported file is the file's order).
+func (b *builder) queueLogAgents(rows []store.QueueLogEntry, from, to time.Time) {
+	type ref struct {
+		us int64 // time
+		i  int   // index in rows: keeps the file's order within a time
+	}
+	in := make([]ref, 0, len(rows)/2)
+	for i := range rows {
+		e := &rows[i]
+		if agentEvent(e.Event) && !e.Time.Before(from) && e.Time.Before(to) {
+			in = append(in, ref{e.Time.UnixMicro(), i})
+		}
+	}
+	// Asterisk writes lines as events happen, but a file merged from
+	// several sources may not be sorted; states need time order.
+	byTime := func(x, y ref) int {
+		if x.us != y.us {
+			return cmp.Compare(x.us, y.us)
+		}
+		return cmp.Compare(x.i, y.i)
+	}
+	if !slices.IsSortedFunc(in, byTime) {
+		slices.SortFunc(in, byTime)
+	}
+	for _, r := range in {
+		b.alog.row(rows[r.i])
+	}
 }
 
 // addSpan adds the time in state from..to, cut at interval edges.
@@ -349,6 +395,12 @@ func (b *builder) finish(now time.Time) *Report {
 	for id := range b.agents {
 		ids = append(ids, id)
 	}
+	for id := range b.qlAgents {
+		if _, ok := b.agents[id]; !ok {
+			ids = append(ids, id)
+			b.agent(id)
+		}
+	}
 	sort.Strings(ids)
 	reasons := map[string]bool{}
 	for _, id := range ids {
@@ -356,7 +408,23 @@ func (b *builder) finish(now time.Time) *Report {
 		if a.hasStates && !a.since.IsZero() {
 			b.addSpan(a, a.state, a.reason, a.since, end)
 		}
-		if !a.hasStates && a.callTalk != nil {
+		q := b.qlAgents[id]
+		if q != nil {
+			if !q.since.IsZero() {
+				b.addSpan(q, q.state, q.reason, q.since, end)
+			}
+			// kcc's agent states are the source of truth where they
+			// have the agent logged in; elsewhere queue_log tells
+			// (history imported from Asterisk, or before kcc).
+			for i := range a.rows {
+				if a.rows[i].LoggedIn == 0 && q.rows[i].LoggedIn > 0 {
+					answered := a.rows[i].Answered
+					a.rows[i] = q.rows[i]
+					a.rows[i].Answered = answered
+				}
+			}
+		}
+		if !a.hasStates && (q == nil || !q.hasStates) && a.callTalk != nil {
 			for i := range a.rows {
 				a.rows[i].Talk += a.callTalk[i]
 				a.rows[i].WrapUp += a.callWrapUp[i]

@@ -23,7 +23,8 @@
 //     EXITWITHTIMEOUT, EXITEMPTY and EXITWITHKEY make it an overflow (the
 //     caller left the queue for another destination of the dial plan).
 //     queue_log knows neither wrap-up nor callbacks, so imported calls have
-//     no wrap-up time and no callbacks.
+//     no wrap-up time and no callbacks. Agent rows feed the agent report
+//     (see below).
 //
 // kcc writes queue_log rows for its own calls too; they are skipped because
 // a Contact record exists for their callid, so no call counts twice.
@@ -67,8 +68,24 @@
 // answer, of those that entered a queue within the report). An agent's state at the start of the report is its last state
 // in the AgentLookback (default 24 h) before it; an agent in no state is
 // logged out. A state still open at the end is cut at the report's end or
-// at Now, whichever is earlier. For an agent with no state history in the
-// report (Asterisk history), talk and wrap-up come from its answered calls,
+// at Now, whichever is earlier.
+//
+// History imported from Asterisk has no agent states; its agents' time
+// comes from their queue_log rows instead, read the same way (with the same
+// lookback): AGENTLOGIN/AGENTLOGOFF (and the old AGENTCALLBACK* forms) log
+// an agent in and out, ADDMEMBER/REMOVEMEMBER make it a member of a queue
+// (logged in while it is a member of any), PAUSE/UNPAUSE pause it in one
+// queue (or in all, with queue NONE, and PAUSEALL/UNPAUSEALL), and CONNECT
+// to COMPLETECALLER, COMPLETEAGENT, BLINDTRANSFER or ATTENDEDTRANSFER is
+// talk. An agent is on a call (talk, even if paused meanwhile) while it has
+// one, else paused when it is paused in every queue it is a member of (the
+// reason of its latest pause), else available; a static member that never
+// logs in counts only its calls. QUEUESTART (Asterisk restarted) ends every
+// call in progress. queue_log has no wrap-up, ringing or busy time. Where
+// kcc's own agent states have the agent logged in, they win over queue_log
+// for that interval (kcc writes queue_log lines for its agents too), so an
+// agent moving from Asterisk to kcc is counted once. An agent with neither
+// (not even a queue_log row) gets talk and wrap-up from its answered calls,
 // counted in the interval of the answer.
 //
 // # Intervals

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -143,20 +144,36 @@ func TestImportQueueLog(t *testing.T) {
 		// AHT 538/3 = 179.333 s. Max 300 s.
 		checkQueueRow(t, rep.Total, queueWant{"support", "", 7, 3, 2, 2, 1, 0, 2, 3, 333, 35666, 179333, 300000}, loc)
 
-		// No agent states: talk comes from the calls, in the interval of
-		// the answer. Jan Jansen answered .104 at 09:21:15 (300 s); Piet
-		// Smit .101 at 09:00:27 (178 s) and .109 at 10:05:10 (60 s).
+		// No agent states: the agents' time comes from queue_log. Piet
+		// Smit logged in at 08:30 (before the report: the lookback finds
+		// it) and off at 11:00, so he is logged in for all of 09:00-10:30;
+		// he talked .101 09:00:27-09:03:25 (178 s) and .109
+		// 10:05:10-10:06:10 (60 s, to the blind transfer). Jan Jansen
+		// logged in at 08:30:10 and never off (cut at the report's end);
+		// he talked .104 09:21:15-09:26:15 (300 s) and paused for lunch
+		// 09:30:00-09:33:20 (200 s). queue_log has no wrap-up.
 		type row struct {
-			agent, start string
-			talk         time.Duration
-			answered     int
+			agent, start                         string
+			loggedIn, avail, talk, paused, lunch time.Duration
+			answered                             int
 		}
+		const half = 30 * time.Minute
 		var got []row
 		for _, r := range rep.Agents {
-			got = append(got, row{r.Agent, r.Start.In(loc).Format("15:04"), r.Talk, r.Answered})
+			got = append(got, row{r.Agent, r.Start.In(loc).Format("15:04"), r.LoggedIn, r.Available, r.Talk, r.Paused,
+				r.PausedBy["lunch"], r.Answered})
+			if r.WrapUp != 0 || r.Ringing != 0 || r.Busy != 0 {
+				t.Errorf("%s %s: wrap-up %v ringing %v busy %v, want none from queue_log", r.Agent, r.Start, r.WrapUp, r.Ringing, r.Busy)
+			}
 		}
-		wantAgents := []row{{"Jan Jansen", "09:00", 300 * time.Second, 1}, {"Piet Smit", "09:00", 178 * time.Second, 1},
-			{"Piet Smit", "10:00", 60 * time.Second, 1}}
+		wantAgents := []row{
+			{"Jan Jansen", "09:00", half, half - 300*time.Second, 300 * time.Second, 0, 0, 1},
+			{"Jan Jansen", "09:30", half, half - 200*time.Second, 0, 200 * time.Second, 200 * time.Second, 0},
+			{"Jan Jansen", "10:00", half, half, 0, 0, 0, 0},
+			{"Piet Smit", "09:00", half, half - 178*time.Second, 178 * time.Second, 0, 0, 1},
+			{"Piet Smit", "09:30", half, half, 0, 0, 0, 0},
+			{"Piet Smit", "10:00", half, half - 60*time.Second, 60 * time.Second, 0, 0, 1},
+		}
 		if len(got) != len(wantAgents) {
 			t.Fatalf("agent rows %v, want %v", got, wantAgents)
 		}
@@ -164,6 +181,9 @@ func TestImportQueueLog(t *testing.T) {
 			if got[i] != wantAgents[i] {
 				t.Errorf("agent row %d = %v, want %v", i, got[i], wantAgents[i])
 			}
+		}
+		if want := []string{"lunch"}; !reflect.DeepEqual(rep.PauseReasons, want) {
+			t.Errorf("pause reasons %v, want %v", rep.PauseReasons, want)
 		}
 	})
 

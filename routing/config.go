@@ -233,9 +233,78 @@ type Queue struct {
 	// WrapUp is after-call work for this queue's calls; zero uses
 	// Config.WrapUp. An agent's own WrapUp takes precedence.
 	WrapUp time.Duration
+	// JoinEmpty says when Enqueue refuses a caller because nobody could
+	// answer it (ErrQueueEmpty); callback contacts are never refused.
+	JoinEmpty EmptyPolicy
+	// LeaveEmpty says when the waiting callers leave the queue because
+	// nobody is left who could answer them (ContactExitedEmpty and the
+	// EmptyHandler); callback contacts stay. It is checked when an agent's
+	// state changes and when a contact is moved into the queue, never on a
+	// timer. Give JoinEmpty at least LeaveEmpty's strictness: a caller who
+	// may join a queue that is empty by LeaveEmpty's rule waits until an
+	// agent comes and goes again.
+	LeaveEmpty EmptyPolicy
 	// Announce is for the lifecycle layer, which plays the announcements;
 	// the router only carries and validates it.
 	Announce Announcements
+}
+
+// EmptyPolicy says when a queue counts as empty for Queue.JoinEmpty and
+// Queue.LeaveEmpty (Asterisk's joinempty and leavewhenempty). The agents
+// that count are those who could serve the queue at its widest escalation
+// level, whatever the contact's own skills.
+type EmptyPolicy int
+
+// Empty policies, from the most lenient to the strictest.
+const (
+	// EmptyAlways never counts the queue as empty: callers join and stay
+	// regardless (the zero value).
+	EmptyAlways EmptyPolicy = iota
+	// EmptyNoAgents: empty when none of those agents is logged in. A
+	// paused agent counts as logged in, since the pause is a break that
+	// ends; so does one on a call or in wrap-up.
+	EmptyNoAgents
+	// EmptyNoneAvailable: empty when every one of those agents is logged
+	// out or paused, so nobody is going to take a call until someone
+	// comes back. Agents ringing, on a call, in wrap-up or busy elsewhere
+	// will be free again, so they keep the queue open.
+	EmptyNoneAvailable
+)
+
+var emptyPolicyNames = [...]string{
+	EmptyAlways:        "always",
+	EmptyNoAgents:      "no-agents",
+	EmptyNoneAvailable: "none-available",
+}
+
+// String returns the policy's configuration name, e.g. "no-agents".
+func (p EmptyPolicy) String() string {
+	if p >= 0 && int(p) < len(emptyPolicyNames) {
+		return emptyPolicyNames[p]
+	}
+	return fmt.Sprintf("EmptyPolicy(%d)", int(p))
+}
+
+// ParseEmptyPolicy reads a policy by its configuration name: "always",
+// "no-agents" or "none-available". Anything else is an error.
+func ParseEmptyPolicy(s string) (EmptyPolicy, error) {
+	if i := slices.Index(emptyPolicyNames[:], s); i >= 0 {
+		return EmptyPolicy(i), nil
+	}
+	return 0, fmt.Errorf("unknown empty-queue policy %q (want one of %v)", s, emptyPolicyNames)
+}
+
+// MarshalText writes the policy by name.
+func (p EmptyPolicy) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText reads a policy name as ParseEmptyPolicy does.
+func (p *EmptyPolicy) UnmarshalText(b []byte) error {
+	v, err := ParseEmptyPolicy(string(b))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
 }
 
 // Step is one escalation step: from After in the queue on, a contact also
@@ -295,6 +364,9 @@ func (q *Queue) validate() []error {
 	}
 	if q.WrapUp < 0 && q.WrapUp != NoWrapUp {
 		bad("wrap-up %v is negative", q.WrapUp)
+	}
+	if q.JoinEmpty < 0 || int(q.JoinEmpty) >= len(emptyPolicyNames) || q.LeaveEmpty < 0 || int(q.LeaveEmpty) >= len(emptyPolicyNames) {
+		bad("unknown empty policy (join %v, leave %v)", q.JoinEmpty, q.LeaveEmpty)
 	}
 	if a := q.Announce; a.Every < 0 || a.MinSpacing < 0 {
 		bad("announcement times must not be negative")

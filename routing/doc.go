@@ -39,11 +39,26 @@
 // the lifecycle layer then moves the contact ([Router.Move]), offers a
 // callback or ends it.
 //
-// Effects (Line calls, overflow notices and Observer events) are collected
-// while the router's lock is held and run after it is released, in the
-// order they were produced, by whichever goroutine is not already running
-// them. Line, OverflowHandler and Observer may therefore call back into the
-// Router.
+// A callback keeps the caller's place: [Router.Callback] turns a waiting
+// contact into a virtual one whose caller has hung up, with the same
+// position, first queue time, escalation level and priority. It is offered
+// like any other contact, with [Offer.Callback] set so the lifecycle layer
+// reserves the agent and calls the caller back; it never reaches MaxWait,
+// and it still counts in the positions and wait estimates of the callers
+// behind it. A callback reloaded after a restart is enqueued with
+// [Contact.Callback] and its first queue time.
+//
+// A queue's [Queue.JoinEmpty] and [Queue.LeaveEmpty] policies (Asterisk's
+// joinempty and leavewhenempty) say when a queue without agents refuses
+// callers ([ErrQueueEmpty]) and when its waiting callers leave it
+// ([ContactExitedEmpty], [EmptyHandler]). Leaving is checked on the state
+// change that emptied the queue, not by polling, and spares callbacks.
+//
+// Effects (Line calls, overflow and empty-queue notices and Observer
+// events) are collected while the router's lock is held and run after it is
+// released, in the order they were produced, by whichever goroutine is not
+// already running them. Line, OverflowHandler, EmptyHandler and Observer may
+// therefore call back into the Router.
 //
 // Layer 1: routing imports only kcc/call and the standard library (plus
 // zerolog). The call-lifecycle package, api, cmd and simulators may import it.

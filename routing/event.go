@@ -46,20 +46,33 @@ const (
 	// ContactExited: the caller left the queue with the exit key. Like
 	// ContactAbandoned, with Reason the key.
 	ContactExited
+	// ContactCallback: the caller hung up to be called back and the
+	// contact waits on in its place (Router.Callback): Contact, Queue,
+	// Position, Waited, Priority, Level, Predicted; Agent, Offer, Attempt
+	// and Rang too when a ringing offer was withdrawn to be made again as
+	// a callback.
+	ContactCallback
+	// ContactExitedEmpty: the contact left its queue because nobody is
+	// left who could answer it (Queue.LeaveEmpty; EXITEMPTY in queue_log):
+	// Contact, Queue, Position (before the queue emptied), Waited,
+	// Priority, Level, Predicted.
+	ContactExitedEmpty
 )
 
 var eventKindNames = [...]string{
-	ContactQueued:     "contact-queued",
-	OfferRinging:      "offer-ringing",
-	OfferTimedOut:     "offer-timed-out",
-	OfferDeclined:     "offer-declined",
-	ContactAnswered:   "contact-answered",
-	ContactAbandoned:  "contact-abandoned",
-	AgentStateChanged: "agent-state-changed",
-	ContactEscalated:  "contact-escalated",
-	ContactMaxWait:    "contact-max-wait",
-	ContactMoved:      "contact-moved",
-	ContactExited:     "contact-exited",
+	ContactQueued:      "contact-queued",
+	OfferRinging:       "offer-ringing",
+	OfferTimedOut:      "offer-timed-out",
+	OfferDeclined:      "offer-declined",
+	ContactAnswered:    "contact-answered",
+	ContactAbandoned:   "contact-abandoned",
+	AgentStateChanged:  "agent-state-changed",
+	ContactEscalated:   "contact-escalated",
+	ContactMaxWait:     "contact-max-wait",
+	ContactMoved:       "contact-moved",
+	ContactExited:      "contact-exited",
+	ContactCallback:    "contact-callback",
+	ContactExitedEmpty: "contact-exited-empty",
 }
 
 // String returns the kind's name, e.g. "offer-ringing".
@@ -99,6 +112,12 @@ type Event struct {
 	// serve the queue, so there was no basis for an estimate.
 	Predicted time.Duration
 	Other     string // another queue, see the kinds
+	// Callback is set on the events of a contact that waits as a callback
+	// (Contact.Callback, Router.Callback): ContactQueued, OfferRinging,
+	// OfferTimedOut, OfferDeclined, ContactAnswered, ContactAbandoned,
+	// ContactEscalated, ContactMoved and ContactCallback, so history can
+	// tell a callback from a caller on the line.
+	Callback bool
 }
 
 // Observer receives every Event in the order the router produced it. Event is

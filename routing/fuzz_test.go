@@ -13,7 +13,10 @@ import (
 // FuzzRouter drives the router with arbitrary sequences of calls, including
 // nonsensical ones (answering withdrawn offers, ending unknown contacts,
 // logging out twice), and checks after every call that the router's state is
-// consistent and matching is complete. Run long with:
+// consistent and matching is complete. Ops 13 and 14 queue callers and
+// callbacks in queues that refuse or let go of callers when they are empty,
+// turn waiting contacts into callbacks and move them there, while the other
+// ops log agents out and pause them. Run long with:
 //
 //	go test -run '^$' -fuzz FuzzRouter ./routing
 func FuzzRouter(f *testing.F) {
@@ -25,6 +28,9 @@ func FuzzRouter(f *testing.F) {
 	f.Add([]byte{0, 1, 8, 5, 2, 0, 8, 1, 0, 1, 8, 5, 2, 1, 5, 1, 6, 1, 7, 9, 8, 1})      // busy elsewhere
 	f.Add([]byte{0, 0, 2, 4, 9, 0, 2, 4, 10, 0, 12, 7, 7, 31, 11, 5, 7, 31, 4, 0, 4, 1}) // pause, escalation, move
 	f.Add([]byte{0, 1, 12, 2, 12, 6, 4, 0, 4, 1, 4, 2, 7, 20, 9, 1, 5, 0, 6, 0, 10, 1})  // priorities, RONA pause
+	f.Add([]byte{0, 0, 0, 2, 13, 0, 13, 1, 13, 4, 14, 1, 9, 2, 1, 0, 7, 15, 13, 5})      // empty policies: pause, logout
+	f.Add([]byte{13, 0, 0, 2, 14, 0, 2, 0, 14, 1, 7, 25, 4, 1, 5, 1, 14, 130, 1, 2})     // callbacks ringing, declined, moved
+	f.Add([]byte{0, 0, 2, 0, 13, 2, 5, 0, 13, 3, 1, 0, 6, 0, 13, 7, 14, 129, 7, 31})     // logout during a call, move into empty
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 512 {
 			data = data[:512]
@@ -35,14 +41,19 @@ func FuzzRouter(f *testing.F) {
 			esc := Queue{Name: "esc", Skills: []string{"afval", "burgerzaken"}, Strategy: RoundRobin, MaxWait: 20 * time.Second,
 				Escalation: []Step{{After: 10 * time.Second, Skills: []string{"afval"}}, {After: 30 * time.Second, Skills: []string{}, MinProficiency: 1}}}
 			fx := newFixture(t, cfg, append(testQueues(),
-				Queue{Name: "combi", Skills: []string{"afval", "burgerzaken"}, Strategy: MostSkilled, Priority: 1}, esc), testAgents())
+				Queue{Name: "combi", Skills: []string{"afval", "burgerzaken"}, Strategy: MostSkilled, Priority: 1}, esc,
+				Queue{Name: "leeg", Skills: []string{"burgerzaken"}, JoinEmpty: EmptyNoAgents, LeaveEmpty: EmptyNoAgents, MaxWait: 15 * time.Second},
+				Queue{Name: "vrij", Skills: []string{"afval"}, JoinEmpty: EmptyNoneAvailable, LeaveEmpty: EmptyNoneAvailable, MaxLength: 3,
+					Escalation: []Step{{After: 10 * time.Second, Skills: []string{"burgerzaken"}}}},
+				Queue{Name: "open", Skills: []string{"afval", "burgerzaken"}, LeaveEmpty: EmptyNoneAvailable}), testAgents())
 			queues := []string{"paspoort", "afval", "algemeen", "combi", "esc"}
+			emptyQueues := []string{"leeg", "vrij", "open"}
 			offers := map[call.ID]uint64{}
 			fx.line.onRing = func(o Offer) { offers[o.Contact] = o.ID } // Ring runs one at a time
 			next := 0
 			contact := func(b byte) call.ID { return call.ID(fmt.Sprint("c", int(b)%(next+1))) }
 			for i := 0; i+1 < len(data); i += 2 {
-				op, arg := data[i]%13, data[i+1]
+				op, arg := data[i]%15, data[i+1]
 				agent := testAgents()[int(arg)%4].ID
 				switch op {
 				case 0:
@@ -105,6 +116,24 @@ func FuzzRouter(f *testing.F) {
 					}
 					if _, err := fx.Estimate(id); err != nil && !errors.Is(err, ErrUnknownContact) {
 						t.Fatalf("Estimate: %v", err)
+					}
+				case 13:
+					id := call.ID(fmt.Sprint("c", next))
+					next++
+					c := Contact{ID: id, Queue: emptyQueues[int(arg)%3], Callback: arg&4 != 0, Care: arg&8 != 0}
+					err := fx.Enqueue(c)
+					if err != nil && (c.Callback || !errors.Is(err, ErrQueueEmpty) && !errors.Is(err, ErrQueueFull)) {
+						t.Fatalf("Enqueue %+v: %v", c, err)
+					}
+				case 14:
+					var err error
+					if arg&128 != 0 {
+						err = fx.Move(contact(arg), emptyQueues[int(arg/8)%3])
+					} else {
+						err = fx.Callback(contact(arg))
+					}
+					if err != nil && !errors.Is(err, ErrUnknownContact) {
+						t.Fatalf("op 14 (%d): %v", arg, err)
 					}
 				}
 				checkInvariants(t, fx.Router)

@@ -14,7 +14,8 @@ import (
 	"kcc/call"
 )
 
-// recLine records Line calls as "ring c1 a1 #1" / "withdraw c1 a1 #1" and
+// recLine records Line calls as "ring c1 a1 #1" / "withdraw c1 a1 #1"
+// ("ring c1 a1 #2 callback" for a callback offer) and
 // remembers the last offer per contact so tests can answer it.
 type recLine struct {
 	mu     sync.Mutex
@@ -26,7 +27,11 @@ type recLine struct {
 
 func (l *recLine) Ring(o Offer) {
 	l.mu.Lock()
-	l.calls = append(l.calls, fmt.Sprintf("ring %s %s #%d", o.Contact, o.Agent, o.Attempt))
+	c := fmt.Sprintf("ring %s %s #%d", o.Contact, o.Agent, o.Attempt)
+	if o.Callback {
+		c += " callback"
+	}
+	l.calls = append(l.calls, c)
 	if l.offers == nil {
 		l.offers = map[call.ID]Offer{}
 	}
@@ -187,6 +192,7 @@ func checkInvariants(t *testing.T, r *Router) {
 	defer r.mu.Unlock()
 	avail := 0
 	counted := map[*queue][2]int{}
+	loggedIn := map[*queue]int{}
 	for _, a := range r.byID {
 		if a.state == Available {
 			avail++
@@ -210,6 +216,11 @@ func checkInvariants(t *testing.T, r *Router) {
 		}
 		if a.offer != nil && (r.offers[a.offer.ID] != a.offer || a.offer.agent != a) {
 			t.Errorf("agent %s: offer %d not live or not its own", a.id, a.offer.ID)
+		}
+		if a.state != LoggedOut {
+			for _, aq := range a.queues {
+				loggedIn[aq.q]++
+			}
 		}
 		if staffed(a.state) {
 			for _, aq := range a.queues {
@@ -247,6 +258,21 @@ func checkInvariants(t *testing.T, r *Router) {
 		if counted[q] != q.staffed {
 			t.Errorf("queue %s: staffed %v, counted %v", q.Name, q.staffed, counted[q])
 		}
+		if loggedIn[q] != q.loggedIn {
+			t.Errorf("queue %s: %d logged in, counted %d", q.Name, q.loggedIn, loggedIn[q])
+		}
+		if q.marked || len(r.emptied) > 0 {
+			t.Errorf("queue %s: marked %v with %d emptied queues outside an operation", q.Name, q.marked, len(r.emptied))
+		}
+		// With a join policy at least as strict as the leave policy, no
+		// caller on the line waits in a queue that is empty by the latter.
+		if q.JoinEmpty >= q.LeaveEmpty && q.empty(q.LeaveEmpty) {
+			for _, c := range q.waiting {
+				if !c.Callback {
+					t.Errorf("queue %s is empty by %v, but %s waits in it", q.Name, q.LeaveEmpty, c.ID)
+				}
+			}
+		}
 		for i, c := range q.waiting {
 			if seen[c] {
 				t.Errorf("contact %s waiting twice", c.ID)
@@ -263,6 +289,9 @@ func checkInvariants(t *testing.T, r *Router) {
 			}
 			if c.agent != nil {
 				t.Errorf("waiting contact %s is connected", c.ID)
+			}
+			if c.offer != nil && c.offer.Callback != c.Callback {
+				t.Errorf("contact %s: callback %v, its offer %v", c.ID, c.Callback, c.offer.Callback)
 			}
 			if c.offer != nil {
 				if c.offer.contact != c || r.offers[c.offer.ID] != c.offer {

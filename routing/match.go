@@ -144,7 +144,7 @@ func (r *Router) startOffer(c *contact, a *agent, now time.Time) {
 	r.lastOffer++
 	c.attempts++
 	o := &offer{
-		Offer:   Offer{ID: r.lastOffer, Contact: c.ID, Queue: c.queue.Name, Agent: a.id, Attempt: c.attempts},
+		Offer:   Offer{ID: r.lastOffer, Contact: c.ID, Queue: c.queue.Name, Agent: a.id, Attempt: c.attempts, Callback: c.Callback},
 		contact: c,
 		agent:   a,
 		started: now,
@@ -156,7 +156,8 @@ func (r *Router) startOffer(c *contact, a *agent, now time.Time) {
 	c.queue.rr = a.idx
 	// Ring first: the phone's latency matters more than the observers'.
 	r.pending = append(r.pending, effect{kind: effectRing, offer: o.Offer})
-	r.emit(Event{Kind: OfferRinging, At: now, Contact: c.ID, Queue: o.Queue, Agent: a.id, Offer: o.ID, Attempt: o.Attempt})
+	r.emit(Event{Kind: OfferRinging, At: now, Contact: c.ID, Queue: o.Queue, Agent: a.id, Offer: o.ID, Attempt: o.Attempt,
+		Callback: c.Callback})
 	r.setState(a, Ringing, now, c.ID)
 	id := o.ID
 	o.stop = r.clock.AfterFunc(r.cfg.RingTimeout, func() { r.ringTimedOut(id) })
@@ -239,9 +240,26 @@ func (r *Router) setStateReason(a *agent, s AgentState, now time.Time, contact c
 			d = -1
 		}
 		for _, aq := range a.queues {
-			aq.q.staffed[1] += d
+			q := aq.q
+			q.staffed[1] += d
 			if aq.base {
-				aq.q.staffed[0] += d
+				q.staffed[0] += d
+			}
+			if q.staffed[1] == 0 && q.LeaveEmpty == EmptyNoneAvailable {
+				r.markEmpty(q)
+			}
+		}
+	}
+	if was, is := from != LoggedOut, s != LoggedOut; was != is {
+		d := 1
+		if was {
+			d = -1
+		}
+		for _, aq := range a.queues {
+			q := aq.q
+			q.loggedIn += d
+			if q.loggedIn == 0 && q.LeaveEmpty == EmptyNoAgents {
+				r.markEmpty(q)
 			}
 		}
 	}
@@ -278,7 +296,7 @@ func (r *Router) unqueue(c *contact) int {
 // about to talk to an agent: then when the offer fails.
 func (r *Router) checkMaxWait(c *contact, now time.Time) {
 	q := c.queue
-	if q.MaxWait <= 0 || c.maxWaitSent || c.agent != nil {
+	if q.MaxWait <= 0 || c.maxWaitSent || c.agent != nil || c.Callback {
 		return
 	}
 	if !c.maxWaitDue && c.joined.Add(q.MaxWait).After(now) {
@@ -306,7 +324,7 @@ func (r *Router) armContact(c *contact, now time.Time) {
 	if c.level+1 < len(q.levels) {
 		due = c.joined.Add(q.levels[c.level+1].after)
 	}
-	if q.MaxWait > 0 && !c.maxWaitDue {
+	if q.MaxWait > 0 && !c.maxWaitDue && !c.Callback {
 		if t := c.joined.Add(q.MaxWait); due.IsZero() || t.Before(due) {
 			due = t
 		}
@@ -405,6 +423,66 @@ func (c *contact) position() int {
 	return slices.Index(c.queue.waiting, c) + 1
 }
 
+// empty reports whether policy p finds q empty now.
+func (q *queue) empty(p EmptyPolicy) bool {
+	switch p {
+	case EmptyNoAgents:
+		return q.loggedIn == 0
+	case EmptyNoneAvailable:
+		return q.staffed[1] == 0
+	}
+	return false
+}
+
+// markEmpty notes that q may have emptied by its LeaveEmpty policy; flush
+// lets its callers go once the current operation is complete, so no
+// operation finds its contacts removed under it.
+func (r *Router) markEmpty(q *queue) {
+	if !q.marked {
+		q.marked = true
+		r.emptied = append(r.emptied, q)
+	}
+}
+
+// leaveEmpty removes the waiting contacts of the queues in r.emptied that
+// are still empty by their LeaveEmpty policy, except callbacks, in queue
+// order. None of them has a ringing offer: the agent it rings would count
+// as logged in and not paused, so the queue would not be empty; a contact
+// with one anyway stays, rather than leave an agent ringing for nobody.
+func (r *Router) leaveEmpty() {
+	now := r.clock.Now()
+	for _, q := range r.emptied {
+		q.marked = false
+		if r.closed || !q.empty(q.LeaveEmpty) {
+			continue
+		}
+		kept := q.waiting[:0]
+		for i, c := range q.waiting {
+			if c.Callback || c.offer != nil {
+				kept = append(kept, c)
+				continue
+			}
+			waited := now.Sub(c.since)
+			// Not an abandonment: the caller did not give up, so the wait
+			// tells the estimator only that patience lasted this long.
+			q.hist.outcome(now.Sub(c.joined), false, r.cfg.EWT.Window)
+			q.stats.abandoned++
+			delete(r.contacts, c.ID)
+			c.stopTimer()
+			r.emit(Event{Kind: ContactExitedEmpty, At: now, Contact: c.ID, Queue: q.Name, Position: i + 1,
+				Waited: waited, Priority: c.priority, Level: c.level, Predicted: c.predict})
+			if r.empty != nil {
+				r.pending = append(r.pending, effect{kind: effectEmptied,
+					overflow: Overflow{Contact: c.ID, Queue: q.Name, Waited: waited}})
+			}
+		}
+		clear(q.waiting[len(kept):])
+		q.waiting = kept
+	}
+	clear(r.emptied)
+	r.emptied = r.emptied[:0]
+}
+
 // flush releases r.mu and runs the pending effects. Only one goroutine runs
 // effects at a time, in production order; a goroutine that finds another one
 // running leaves its effects to it. This keeps a Withdraw from overtaking the
@@ -412,6 +490,9 @@ func (c *contact) position() int {
 // lets a Line call back into the router (even synchronously) without
 // deadlock.
 func (r *Router) flush() {
+	if len(r.emptied) > 0 {
+		r.leaveEmpty()
+	}
 	if r.dispatching || len(r.pending) == 0 {
 		r.mu.Unlock()
 		return
@@ -452,6 +533,8 @@ func (r *Router) run(e *effect) {
 		r.line.Withdraw(e.offer)
 	case effectOverflow:
 		r.overflow.Overflow(e.overflow)
+	case effectEmptied:
+		r.empty.Emptied(Emptied{Contact: e.overflow.Contact, Queue: e.overflow.Queue, Waited: e.overflow.Waited})
 	case effectEvent:
 		if r.logEvents {
 			r.logEvent(&e.event)

@@ -29,6 +29,10 @@ var (
 	// ErrQueueFull is returned by Enqueue when the queue has MaxLength
 	// contacts waiting; the lifecycle layer should overflow.
 	ErrQueueFull = errors.New("queue is full")
+	// ErrQueueEmpty is returned by Enqueue when the queue's JoinEmpty
+	// policy finds nobody who could answer the caller; the lifecycle layer
+	// should tell the caller or send it elsewhere.
+	ErrQueueEmpty = errors.New("queue has no agents")
 	// ErrStaleOffer is returned by Answered when the offer already ended
 	// (timed out, declined, withdrawn or abandoned). The lifecycle layer
 	// should then hang up the agent's leg.
@@ -63,6 +67,22 @@ type OverflowHandler interface {
 	Overflow(o Overflow)
 }
 
+// EmptyHandler is told when a waiting contact left its queue because the
+// queue's LeaveEmpty policy found nobody left to answer it. It is called like
+// Line's methods (without the lock, in order, must not block). The contact
+// is gone from the router; the lifecycle layer plays a message, goes on in
+// the IVR or ends the call.
+type EmptyHandler interface {
+	Emptied(e Emptied)
+}
+
+// Emptied reports a contact that left its emptied queue.
+type Emptied struct {
+	Contact call.ID
+	Queue   string
+	Waited  time.Duration
+}
+
 // Overflow reports a contact that reached its queue's MaxWait.
 type Overflow struct {
 	Contact call.ID
@@ -78,6 +98,10 @@ type Offer struct {
 	Queue   string
 	Agent   string
 	Attempt int // 1 for the contact's first offer, counting every offer since Enqueue
+	// Callback is set when the contact waits as a callback: the caller is
+	// not on the line, so the agent is reserved and the lifecycle layer
+	// calls the caller back once the agent answers.
+	Callback bool
 }
 
 // Contact is a caller to be routed.
@@ -99,6 +123,15 @@ type Contact struct {
 	Skills []string
 	// Care marks a repeat or vulnerable caller: Config.Care applies.
 	Care bool
+	// Callback marks a virtual contact: the caller hung up and waits to be
+	// called back, keeping the place of the call it made (Since). Such a
+	// contact is offered like any other, with Offer.Callback set; it never
+	// reaches MaxWait (nobody is on the line to overflow), is never
+	// refused by MaxLength or JoinEmpty (it was accepted before: it is
+	// reloaded after a restart, or queued again after a failed call back)
+	// and stays when its queue empties. It counts in the positions and
+	// wait estimates of the others, since it keeps its place.
+	Callback bool
 }
 
 // Option configures a Router in New.
@@ -112,6 +145,12 @@ func WithObserver(o Observer) Option {
 // WithOverflow makes the router report contacts at their queue's MaxWait to h.
 func WithOverflow(h OverflowHandler) Option {
 	return func(r *Router) { r.overflow = h }
+}
+
+// WithEmpty makes the router report contacts that left a queue by its
+// LeaveEmpty policy to h.
+func WithEmpty(h EmptyHandler) Option {
+	return func(r *Router) { r.empty = h }
 }
 
 // WithRandom sets the random source of the Random strategy. Without it the
@@ -132,6 +171,7 @@ type Router struct {
 	log       zerolog.Logger
 	obs       Observer
 	overflow  OverflowHandler
+	empty     EmptyHandler
 	rng       *rand.Rand
 	logEvents bool // debug logging is on, so events are worth producing without an observer
 
@@ -148,6 +188,10 @@ type Router struct {
 	avail     []*agent // agents in state Available, in no order (see agent.availAt)
 	contacts  map[call.ID]*contact
 	offers    map[uint64]*offer // live offers only
+	// emptied lists the queues with a LeaveEmpty policy whose agents all
+	// left by that policy during the current operation; flush empties
+	// them before it releases the lock.
+	emptied []*queue
 	// lastOffer and lastContact number offers and contacts.
 	lastOffer, lastContact uint64
 
@@ -168,8 +212,13 @@ type queue struct {
 	// staffed counts logged-in, unpaused agents able to serve at level 0
 	// and at the last level, for wait estimates.
 	staffed [2]int
-	hist    history
-	stats   counts
+	// loggedIn counts agents able to serve at the last level that are not
+	// logged out (paused ones included), for EmptyNoAgents.
+	loggedIn int
+	// marked: the queue is in Router.emptied.
+	marked bool
+	hist   history
+	stats  counts
 }
 
 // level is who may take a contact at one escalation level.
@@ -278,6 +327,7 @@ const (
 	effectRing
 	effectWithdraw
 	effectOverflow
+	effectEmptied // overflow holds the Emptied's fields
 )
 
 type effect struct {
@@ -622,9 +672,10 @@ func (r *Router) unpause(agentID string) error {
 
 // Enqueue places the contact in its queue, behind contacts of its priority
 // or higher that came before it, and offers it to an agent if one is free.
-// It fails with ErrUnknownQueue for an unknown queue, ErrQueueFull for a
-// full one, ErrUnknownSkill for a skill no agent has, and for an empty or
-// already routed contact ID.
+// It fails with ErrUnknownQueue for an unknown queue, ErrQueueEmpty when
+// the queue's JoinEmpty policy finds it empty, ErrQueueFull for a full one
+// (neither for a callback contact), ErrUnknownSkill for a skill no agent
+// has, and for an empty or already routed contact ID.
 func (r *Router) Enqueue(c Contact) error {
 	r.mu.Lock()
 	err := r.enqueue(c)
@@ -649,7 +700,10 @@ func (r *Router) enqueue(c Contact) error {
 	if _, dup := r.contacts[c.ID]; dup {
 		return errors.New("contact is already routed")
 	}
-	if q.MaxLength > 0 && len(q.waiting) >= q.MaxLength {
+	if !c.Callback && q.empty(q.JoinEmpty) {
+		return fmt.Errorf("%w: %q is empty by its join policy %v", ErrQueueEmpty, q.Name, q.JoinEmpty)
+	}
+	if !c.Callback && q.MaxLength > 0 && len(q.waiting) >= q.MaxLength {
 		return fmt.Errorf("%w: %q has %d waiting", ErrQueueFull, q.Name, len(q.waiting))
 	}
 	var extra skillSet
@@ -715,7 +769,7 @@ func (r *Router) placed(c *contact, now time.Time, ev Event) {
 		c.predict = r.estimate(c).predicted()
 	}
 	ev.At, ev.Contact, ev.Queue, ev.Position = now, c.ID, c.queue.Name, c.position()
-	ev.Priority, ev.Level, ev.Predicted = c.priority, c.level, c.predict
+	ev.Priority, ev.Level, ev.Predicted, ev.Callback = c.priority, c.level, c.predict, c.Callback
 	r.emit(ev)
 	if a != nil {
 		r.startOffer(c, a, now)
@@ -727,9 +781,11 @@ func (r *Router) placed(c *contact, now time.Time, ev Event) {
 // Move puts a waiting contact into another queue (overflow, or a transfer
 // back to a queue), keeping its first queue time, so it goes ahead of the
 // new queue's later callers; its escalation and max wait start afresh. A
-// ringing offer is withdrawn. The contact's own priority, skills and care
-// flag go with it. Move ignores the new queue's MaxLength: an overflowing
-// caller must land somewhere.
+// ringing offer is withdrawn. The contact's own priority, skills, care and
+// callback flags go with it. Move ignores the new queue's MaxLength and
+// JoinEmpty: an overflowing caller must land somewhere. But a caller moved
+// into a queue that is empty by its LeaveEmpty policy leaves it at once
+// (ContactMoved, then ContactExitedEmpty and the EmptyHandler).
 func (r *Router) Move(id call.ID, queue string) error {
 	r.mu.Lock()
 	err := r.move(id, queue)
@@ -771,6 +827,11 @@ func (r *Router) move(id call.ID, queue string) error {
 		r.toIdle(freed, now, c.ID)
 		r.serveAgent(freed, now)
 	}
+	if !c.Callback && q.empty(q.LeaveEmpty) {
+		// Nobody is left to answer it there: it leaves at once, as the
+		// callers already waiting there did when the queue emptied.
+		r.markEmpty(q)
+	}
 	return nil
 }
 
@@ -804,13 +865,70 @@ func (r *Router) Exit(id call.ID, key string) error {
 	return nil
 }
 
+// Callback turns a waiting contact into a callback in place: the caller
+// hangs up and is called back when the contact reaches an agent. It keeps
+// its position, first queue time, escalation level and priority, and no
+// longer reaches MaxWait. A ringing offer for it is withdrawn and the
+// contact is offered again at once as a callback (Offer.Callback), to the
+// same agent when the strategy still picks it. Calling it again for a
+// callback changes nothing. It fails with ErrUnknownContact for a contact
+// that is not waiting.
+func (r *Router) Callback(id call.ID) error {
+	r.mu.Lock()
+	err := r.callback(id)
+	r.flush()
+	if err != nil {
+		return fmt.Errorf("callback %q: %w", id, err)
+	}
+	return nil
+}
+
+func (r *Router) callback(id call.ID) error {
+	if r.closed {
+		return ErrClosed
+	}
+	c, ok := r.contacts[id]
+	if !ok || c.agent != nil {
+		return ErrUnknownContact
+	}
+	if c.Callback {
+		return nil
+	}
+	c.Callback = true
+	now := r.clock.Now()
+	ev := Event{Kind: ContactCallback, At: now, Contact: c.ID, Queue: c.queue.Name, Position: c.position(),
+		Waited: now.Sub(c.since), Priority: c.priority, Level: c.level, Predicted: c.predict, Callback: true}
+	var freed *agent
+	if o := c.offer; o != nil {
+		ev.Agent, ev.Offer, ev.Attempt, ev.Rang = o.Agent, o.ID, o.Attempt, now.Sub(o.started)
+		r.endOffer(o)
+		r.withdraw(o)
+		freed = o.agent
+		// The agent missed nothing: it may be rung again, now for the
+		// callback, rather than count as tried in this round.
+		if i := slices.Index(c.tried, freed); i >= 0 {
+			c.tried = slices.Delete(c.tried, i, i+1)
+		}
+	}
+	r.emit(ev)
+	if freed != nil {
+		r.toIdle(freed, now, c.ID)
+		r.offerContact(c, now)
+		r.serveAgent(freed, now)
+	}
+	r.armContact(c, now) // without the max wait
+	return nil
+}
+
 func (r *Router) abandon(c *contact, kind EventKind, reason string) {
 	now := r.clock.Now()
 	q := c.queue
 	waited := now.Sub(c.since)
 	ev := Event{Kind: kind, At: now, Contact: c.ID, Queue: q.Name, Waited: waited, Reason: reason,
-		Priority: c.priority, Level: c.level, Predicted: c.predict}
-	q.hist.outcome(now.Sub(c.joined), true, r.cfg.EWT.Window)
+		Priority: c.priority, Level: c.level, Predicted: c.predict, Callback: c.Callback}
+	// A cancelled callback says nothing of callers' patience on the line,
+	// so its wait counts like an answered one (a censored observation).
+	q.hist.outcome(now.Sub(c.joined), !c.Callback, r.cfg.EWT.Window)
 	q.stats.abandoned++
 	ev.Position = r.unqueue(c)
 	delete(r.contacts, c.ID)
@@ -867,7 +985,7 @@ func (r *Router) answered(offerID uint64) error {
 	r.emit(Event{
 		Kind: ContactAnswered, At: now, Contact: c.ID, Queue: q.Name, Agent: a.id,
 		Offer: o.ID, Attempt: o.Attempt, Waited: waited, Rang: now.Sub(o.started),
-		Priority: c.priority, Level: c.level, Predicted: c.predict,
+		Priority: c.priority, Level: c.level, Predicted: c.predict, Callback: c.Callback,
 	})
 	r.setState(a, OnCall, now, c.ID)
 	// Nothing became available, so there is nothing to match.
@@ -908,7 +1026,7 @@ func (r *Router) offerFailed(o *offer, kind EventKind) {
 	r.endOffer(o)
 	r.emit(Event{
 		Kind: kind, At: now, Contact: o.Contact, Queue: o.Queue, Agent: o.Agent,
-		Offer: o.ID, Attempt: o.Attempt, Rang: now.Sub(o.started),
+		Offer: o.ID, Attempt: o.Attempt, Rang: now.Sub(o.started), Callback: o.Callback,
 	})
 	a.misses++
 	if r.cfg.MaxMisses > 0 && a.misses >= r.cfg.MaxMisses && !a.paused {
@@ -1004,7 +1122,7 @@ func (r *Router) contactTimer(id call.ID, gen uint64) {
 			c.level++
 			widened = true
 			r.emit(Event{Kind: ContactEscalated, At: now, Contact: c.ID, Queue: q.Name, Level: c.level,
-				Waited: now.Sub(c.since), Priority: c.priority})
+				Waited: now.Sub(c.since), Priority: c.priority, Callback: c.Callback})
 		}
 		if widened {
 			c.setGroups()

@@ -26,6 +26,9 @@ import (
 //	enqueue C QUEUE [p=N] [skills=S,S] [care]
 //	reason A [REASON...]  (assert the agent's pause reason, empty for none)
 //	full C QUEUE         (Enqueue must fail with ErrQueueFull)
+//	empty C QUEUE        (Enqueue must fail with ErrQueueEmpty)
+//	enqueue C QUEUE callback (a callback contact, e.g. reloaded after a restart)
+//	callback C           (Router.Callback: the caller hangs up to be called back)
 type step struct {
 	do   string
 	line []string
@@ -73,7 +76,7 @@ func runScenarioWith(t *testing.T, cfg Config, queues []Queue, agents []Agent, s
 			if err := f.SetBusy(arg(0), op == "busy"); err != nil {
 				t.Fatalf("step %d: SetBusy: %v", i, err)
 			}
-		case "enqueue", "full":
+		case "enqueue", "full", "empty":
 			c := Contact{ID: call.ID(arg(0)), Queue: arg(1), Language: "nl"}
 			for _, o := range args[2:] {
 				switch {
@@ -87,6 +90,8 @@ func runScenarioWith(t *testing.T, cfg Config, queues []Queue, agents []Agent, s
 					c.Skills = strings.Split(o[7:], ",")
 				case o == "care":
 					c.Care = true
+				case o == "callback":
+					c.Callback = true
 				default:
 					t.Fatalf("step %d: unknown enqueue option %q", i, o)
 				}
@@ -94,6 +99,9 @@ func runScenarioWith(t *testing.T, cfg Config, queues []Queue, agents []Agent, s
 			err := f.Enqueue(c)
 			if op == "full" && !errors.Is(err, ErrQueueFull) {
 				t.Errorf("step %d %q: Enqueue err = %v, want ErrQueueFull", i, st.do, err)
+			}
+			if op == "empty" && !errors.Is(err, ErrQueueEmpty) {
+				t.Errorf("step %d %q: Enqueue err = %v, want ErrQueueEmpty", i, st.do, err)
 			}
 			if op == "enqueue" && err != nil {
 				t.Fatalf("step %d %q: Enqueue: %v", i, st.do, err)
@@ -125,6 +133,10 @@ func runScenarioWith(t *testing.T, cfg Config, queues []Queue, agents []Agent, s
 			}
 		case "end":
 			f.Ended(call.ID(arg(0)))
+		case "callback":
+			if err := f.Callback(call.ID(arg(0))); err != nil {
+				t.Fatalf("step %d: Callback: %v", i, err)
+			}
 		case "answer":
 			f.mustAnswer(t, call.ID(arg(0)))
 		case "stale":

@@ -14,6 +14,8 @@
 #                                  does nothing when it already answers
 #   scripts/asterisk.sh stop       stop Asterisk and unmount the root's /proc
 #   scripts/asterisk.sh status     say whether ARI answers (exit 0) or not (1)
+#   scripts/asterisk.sh logdir     print the directory Asterisk logs to (as seen
+#                                  from the host): messages.log, queue_log
 #
 # Parameters (environment, with defaults; KCCTEST_, not KCC_, which is kcc's
 # own configuration namespace and refuses names it does not know):
@@ -263,9 +265,26 @@ write_config() {
 	chown -R root:root "$etc" "$ROOT"/var/{lib,log,spool}/asterisk "$ROOT/run/asterisk"
 }
 
+# stale_config names the templates that render differently from the config
+# the running Asterisk was started with: start does not touch a running
+# Asterisk, so a template edited since then takes effect only after stop.
+stale_config() {
+	local t out= tmp
+	tmp=$(mktemp)
+	for t in "$templates"/*.conf; do
+		render "$t" "$tmp"
+		cmp -s "$tmp" "$ROOT/etc/asterisk/$(basename "$t")" || out+=" $(basename "$t")"
+	done
+	rm -f "$tmp"
+	echo "${out# }"
+}
+
 start() {
 	if [ "$(ari_code)" = 200 ]; then
 		log "already running: ARI answers at http://$ARI/ari"
+		local stale
+		stale=$(stale_config)
+		[ -z "$stale" ] || log "warning: running with an older config ($stale changed); '$0 stop && $0 start' applies it"
 		return 0
 	fi
 	provision
@@ -344,12 +363,13 @@ status() {
 main() {
 	local cmd=${1:-}
 	case $cmd in
-	provision | start | stop | status) ;;
-	*) die "usage: $0 provision|start|stop|status" ;;
+	provision | start | stop | status | logdir) ;;
+	*) die "usage: $0 provision|start|stop|status|logdir" ;;
 	esac
 	check_env
 	case $cmd in
 	status) status ;;
+	logdir) echo "$ROOT/var/log/asterisk" ;;
 	*) lock && "$cmd" ;;
 	esac
 }

@@ -74,6 +74,9 @@ func runConformance(t *testing.T, fresh func(testing.TB) database) {
 		}
 	})
 
+	runCallbackConformance(t, fresh)
+	runRetentionConformance(t, fresh)
+
 	t.Run("newer schema refused", func(t *testing.T) {
 		db := fresh(t)
 		s := openStore(t, db)
@@ -110,7 +113,7 @@ func runConformance(t *testing.T, fresh func(testing.TB) database) {
 		checkStored(t, s, b)
 	})
 
-	t.Run("contact and callback upserts keep the last write", func(t *testing.T) {
+	t.Run("contact upserts keep the last write", func(t *testing.T) {
 		s := openStore(t, fresh(t))
 		c := Contact{ID: "c1", Arrival: at(0), Queue: "paspoort"}
 		c2 := c
@@ -137,40 +140,6 @@ func runConformance(t *testing.T, fresh func(testing.TB) database) {
 			t.Errorf("Contact(nobody) error = %v, want ErrNotFound", err)
 		}
 
-		cb := Callback{ID: "cb1", ContactID: "c1", Queue: "afval", Number: "0701234567", Requested: at(10), Status: CallbackPending}
-		done := cb
-		done.Status, done.Attempts, done.Updated = CallbackDone, 1, at(500)
-		if err := s.WriteBatch(ctx, &Batch{Callbacks: []Callback{cb, done}}); err != nil {
-			t.Fatalf("WriteBatch callbacks: %v", err)
-		}
-		pend, err := s.PendingCallbacks(ctx)
-		if err != nil || len(pend) != 0 {
-			t.Errorf("PendingCallbacks after done = %+v, %v; want none", pend, err)
-		}
-	})
-
-	t.Run("pending callbacks oldest due first", func(t *testing.T) {
-		s := openStore(t, fresh(t))
-		cbs := []Callback{
-			{ID: "late", Queue: "q", Number: "1", Requested: at(0), Due: at(300), Status: CallbackPending},
-			{ID: "done", Queue: "q", Number: "2", Requested: at(0), Status: CallbackDone},
-			{ID: "soon", Queue: "q", Number: "3", Requested: at(5), Due: at(60), Status: CallbackPending},
-			{ID: "now", Queue: "q", Number: "4", Requested: at(20), Status: CallbackPending}, // due = requested
-		}
-		if err := s.WriteBatch(ctx, &Batch{Callbacks: cbs}); err != nil {
-			t.Fatalf("WriteBatch: %v", err)
-		}
-		got, err := s.PendingCallbacks(ctx)
-		if err != nil {
-			t.Fatalf("PendingCallbacks: %v", err)
-		}
-		var ids []string
-		for _, c := range got {
-			ids = append(ids, c.ID)
-		}
-		if want := []string{"now", "soon", "late"}; !reflect.DeepEqual(ids, want) {
-			t.Errorf("pending = %v, want %v", ids, want)
-		}
 	})
 
 	t.Run("max seq spans the append-only tables", func(t *testing.T) {
@@ -187,8 +156,7 @@ func runConformance(t *testing.T, fresh func(testing.TB) database) {
 			{"agent state", Batch{AgentStates: []AgentState{{ID: 7, Agent: "a", State: "available", Time: t0}}}, 7},
 			{"queue_log", Batch{QueueLog: []QueueLogEntry{withID(QueueStart(t0), 9)}}, 9},
 			{"audit", Batch{Audit: []AuditEntry{{ID: 12, Time: t0, Who: "w", What: "x"}}}, 12},
-			{"callback attempt", Batch{CallbackAttempts: []CallbackAttempt{{ID: 20, CallbackID: "cb", Time: t0}}}, 20},
-			{"lower event id", Batch{Events: []Event{{ID: 15, Kind: "k", Time: t0}}}, 20},
+			{"lower event id", Batch{Events: []Event{{ID: 10, Kind: "k", Time: t0}}}, 12},
 		} {
 			if err := s.WriteBatch(ctx, &tc.b); err != nil {
 				t.Fatalf("%s: WriteBatch: %v", tc.name, err)
@@ -396,9 +364,7 @@ func sampleBatch() *Batch {
 			withID(EnterQueue(at(21), "1717397390.2398", "paspoort", "hmac:9f86d081", 1), 4),
 			withID(Connect(at(51), "1717397390.2398", "paspoort", "1001", 30, "1717397405.2410", 7), 5),
 		},
-		Audit:            []AuditEntry{{ID: 6, Time: at(3), Who: "supervisor-ans", What: "queue.update", Details: json.RawMessage(`{"queue":"paspoort","max_wait":"10m"}`)}},
-		Callbacks:        []Callback{{ID: "cb-1", ContactID: "b0", Queue: "afval", Number: "+31701234567", Requested: at(6), Due: at(600), Status: CallbackPending, Attempts: 1, Updated: at(7)}},
-		CallbackAttempts: []CallbackAttempt{{ID: 7, CallbackID: "cb-1", Time: at(7), Agent: "1002", Result: "no-answer"}},
+		Audit: []AuditEntry{{ID: 6, Time: at(3), Who: "supervisor-ans", What: "queue.update", Details: json.RawMessage(`{"queue":"paspoort","max_wait":"10m"}`)}},
 	}
 }
 
@@ -455,14 +421,6 @@ func checkStored(t *testing.T, s Store, b *Batch) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("audit %d = %+v, want %+v", i, got, want)
 		}
-	}
-	cb, err := s.PendingCallbacks(ctx)
-	if err != nil || !reflect.DeepEqual(cb, b.Callbacks) {
-		t.Errorf("pending callbacks = %+v, %v; want %+v", cb, err, b.Callbacks)
-	}
-	at, err := s.CallbackAttempts(ctx, "cb-1")
-	if err != nil || !reflect.DeepEqual(at, b.CallbackAttempts) {
-		t.Errorf("callback attempts = %+v, %v; want %+v", at, err, b.CallbackAttempts)
 	}
 }
 

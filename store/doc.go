@@ -16,6 +16,19 @@
 // when the buffer is full, new records are refused, counted and logged as
 // dropped. See [Writer] for exactly when a record counts as acknowledged.
 //
+// Callbacks are the exception: a resident who was promised a call back
+// must get it after a crash, so [SQLite.SaveCallback],
+// [SQLite.RecordCallbackAttempt] and [SQLite.FinishCallback] (and the same
+// on [Postgres]) commit before they return, outside the Writer. They are
+// rare (a few per minute at most), so the fsync each costs does not matter.
+//
+// Retention: [SQLite.Purge] deletes one kind of history older than a time
+// in small batches, one transaction each, so the Writer is held up for
+// milliseconds at a time, never for the whole delete; and
+// [SQLite.PseudonymizeCallers] replaces raw caller numbers older than a time
+// with their pseudonyms. The schedule and the periods belong to the caller
+// (package history's Retention).
+//
 // Times are stored as Unix microseconds (UTC) in every table except the
 // queue_log table, whose time column follows Asterisk's table form.
 //

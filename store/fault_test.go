@@ -120,23 +120,22 @@ func TestWriterRetryAfterUnknownCommitStoresOnce(t *testing.T) {
 			for _, e := range b.Events {
 				mustAppend(t, w, e)
 			}
-			for _, r := range []Record{b.Contacts[0], b.AgentStates[0], b.QueueLog[0], b.Audit[0], b.Callbacks[0], b.CallbackAttempts[0]} {
+			for _, r := range []Record{b.Contacts[0], b.AgentStates[0], b.QueueLog[0], b.Audit[0]} {
 				mustAppend(t, w, r)
 			}
 			if err := w.Close(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if st := w.Stats(); st.Failures != 1 || st.Written != 8 {
-				t.Errorf("stats = %+v, want one failure and 8 written", st)
+			if st := w.Stats(); st.Failures != 1 || st.Written != 6 {
+				t.Errorf("stats = %+v, want one failure and 6 written", st)
 			}
 			evs, _ := s.Events(ctx, EventQuery{})
 			ql, _ := s.QueueLog(ctx, Range{})
 			states, _ := s.AgentStates(ctx, "", Range{})
 			audit, _ := s.Audit(ctx, Range{})
-			attempts, _ := s.CallbackAttempts(ctx, "cb-1")
-			if len(evs) != 2 || len(ql) != 1 || len(states) != 1 || len(audit) != 1 || len(attempts) != 1 {
-				t.Errorf("rows after the retry: %d events, %d queue_log, %d states, %d audit, %d attempts; want 2,1,1,1,1",
-					len(evs), len(ql), len(states), len(audit), len(attempts))
+			if len(evs) != 2 || len(ql) != 1 || len(states) != 1 || len(audit) != 1 {
+				t.Errorf("rows after the retry: %d events, %d queue_log, %d states, %d audit; want 2,1,1,1",
+					len(evs), len(ql), len(states), len(audit))
 			}
 		})
 	}

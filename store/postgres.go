@@ -185,6 +185,50 @@ func (p *Postgres) Audit(ctx context.Context, r Range) (out []AuditEntry, err er
 	return out, err
 }
 
+// SaveCallback implements [Store].
+func (p *Postgres) SaveCallback(ctx context.Context, c Callback) error {
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("postgres save callback: %w", err)
+	}
+	if err := p.inTx(ctx, func(ex execer) error { return postgresDialect.saveCallback(ctx, ex, &c) }); err != nil {
+		return fmt.Errorf("postgres save callback: %w", err)
+	}
+	return nil
+}
+
+// RecordCallbackAttempt implements [Store].
+func (p *Postgres) RecordCallbackAttempt(ctx context.Context, a CallbackAttempt, next time.Time) error {
+	if err := a.validate(); err != nil {
+		return fmt.Errorf("postgres record callback attempt: %w", err)
+	}
+	if err := checkTime("callback next attempt", next, false); err != nil {
+		return fmt.Errorf("postgres record callback attempt: %w", err)
+	}
+	if err := p.inTx(ctx, func(ex execer) error { return postgresDialect.recordAttempt(ctx, ex, &a, next) }); err != nil {
+		return fmt.Errorf("postgres record callback attempt: %w", err)
+	}
+	return nil
+}
+
+// FinishCallback implements [Store].
+func (p *Postgres) FinishCallback(ctx context.Context, id call.ID, state CallbackState, outcome string, at time.Time) error {
+	if err := checkFinish(id, state, outcome, at); err != nil {
+		return fmt.Errorf("postgres finish callback: %w", err)
+	}
+	if err := p.inTx(ctx, func(ex execer) error {
+		return postgresDialect.finishCallback(ctx, ex, id, state, outcome, at)
+	}); err != nil {
+		return fmt.Errorf("postgres finish callback: %w", err)
+	}
+	return nil
+}
+
+// Callback implements [Store].
+func (p *Postgres) Callback(ctx context.Context, id call.ID) (c Callback, err error) {
+	err = p.read(ctx, func(ex execer) (err error) { c, err = postgresDialect.callback(ctx, ex, id); return })
+	return c, err
+}
+
 // PendingCallbacks implements [Store].
 func (p *Postgres) PendingCallbacks(ctx context.Context) (out []Callback, err error) {
 	err = p.read(ctx, func(ex execer) (err error) { out, err = postgresDialect.pendingCallbacks(ctx, ex); return })
@@ -192,12 +236,28 @@ func (p *Postgres) PendingCallbacks(ctx context.Context) (out []Callback, err er
 }
 
 // CallbackAttempts implements [Store].
-func (p *Postgres) CallbackAttempts(ctx context.Context, callbackID string) (out []CallbackAttempt, err error) {
+func (p *Postgres) CallbackAttempts(ctx context.Context, id call.ID) (out []CallbackAttempt, err error) {
+	err = p.read(ctx, func(ex execer) (err error) { out, err = postgresDialect.callbackAttempts(ctx, ex, id); return })
+	return out, err
+}
+
+// CountCallbacks implements [Store].
+func (p *Postgres) CountCallbacks(ctx context.Context, numberKey string, since time.Time) (n int, err error) {
 	err = p.read(ctx, func(ex execer) (err error) {
-		out, err = postgresDialect.callbackAttempts(ctx, ex, callbackID)
+		n, err = postgresDialect.countCallbacks(ctx, ex, numberKey, since)
 		return
 	})
-	return out, err
+	return n, err
+}
+
+// Purge implements [Store].
+func (p *Postgres) Purge(ctx context.Context, d Data, before time.Time, batch int) (int64, error) {
+	return purge(ctx, p.inTx, d, before, batch)
+}
+
+// PseudonymizeCallers implements [Store].
+func (p *Postgres) PseudonymizeCallers(ctx context.Context, before time.Time, ps Pseudonymizer, batch int) (int64, error) {
+	return pseudonymize(ctx, p.inTx, before, ps, batch)
 }
 
 // SchemaVersion implements [Store].
@@ -234,6 +294,14 @@ type pgxExecer struct {
 func (e pgxExecer) exec(ctx context.Context, sql string, args ...any) error {
 	_, err := e.q.Exec(ctx, sql, args...)
 	return err
+}
+
+func (e pgxExecer) execN(ctx context.Context, sql string, args ...any) (int64, error) {
+	tag, err := e.q.Exec(ctx, sql, args...)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
 }
 
 func (e pgxExecer) query(ctx context.Context, sql string, args ...any) (rows, error) {

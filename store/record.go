@@ -22,8 +22,9 @@ var ErrInvalid = errors.New("invalid record")
 const maxData = 1 << 20
 
 // Record is one row the Writer can append: an [Event], [Contact],
-// [AgentState], [QueueLogEntry], [AuditEntry], [Callback] or
-// [CallbackAttempt]. The set is closed so a Batch knows every kind.
+// [AgentState], [QueueLogEntry] or [AuditEntry]. The set is closed so a
+// Batch knows every kind. Callbacks are not records: they are written
+// synchronously (see [Callback]).
 type Record interface {
 	// validate reports why the record can never be stored, wrapping ErrInvalid.
 	validate() error
@@ -122,48 +123,6 @@ type AuditEntry struct {
 	Who     string          // the API token's subject
 	What    string          // the action, e.g. "queue.update"
 	Details json.RawMessage // a JSON value; empty is stored as {}
-}
-
-// CallbackStatus is the state of a requested callback.
-type CallbackStatus string
-
-// Callback states. Only pending callbacks are reloaded at start.
-const (
-	CallbackPending   CallbackStatus = "pending"
-	CallbackDone      CallbackStatus = "done"
-	CallbackFailed    CallbackStatus = "failed"
-	CallbackCancelled CallbackStatus = "cancelled"
-)
-
-func (s CallbackStatus) valid() bool {
-	switch s {
-	case CallbackPending, CallbackDone, CallbackFailed, CallbackCancelled:
-		return true
-	}
-	return false
-}
-
-// Callback is a resident's request to be called back. Like [Contact] it is
-// written whole and replaces the stored callback with the same ID.
-type Callback struct {
-	ID        string // chosen by the caller of the Writer, e.g. a call.NewID
-	ContactID call.ID
-	Queue     string
-	Number    string // the number to dial; kept raw because it must be dialled
-	Requested time.Time
-	Due       time.Time // not to be dialled before
-	Status    CallbackStatus
-	Attempts  int
-	Updated   time.Time
-}
-
-// CallbackAttempt is one attempt to dial a callback.
-type CallbackAttempt struct {
-	ID         int64 // assigned by the Writer
-	CallbackID string
-	Time       time.Time
-	Agent      string
-	Result     string // e.g. "answered", "no-answer", "busy"
 }
 
 // checkText refuses strings no back end can store: PostgreSQL text holds
@@ -311,66 +270,22 @@ func (a AuditEntry) addTo(b *Batch, seq int64) {
 	b.Audit = append(b.Audit, a)
 }
 
-func (c Callback) validate() error {
-	if c.ID == "" {
-		return fmt.Errorf("%w: callback id is empty", ErrInvalid)
-	}
-	if !c.Status.valid() {
-		return fmt.Errorf("%w: callback status %q is unknown", ErrInvalid, c.Status)
-	}
-	if c.Attempts < 0 {
-		return fmt.Errorf("%w: callback attempts %d is negative", ErrInvalid, c.Attempts)
-	}
-	if err := checkTexts("callback id", c.ID, "callback contact id", string(c.ContactID),
-		"callback queue", c.Queue, "callback number", c.Number); err != nil {
-		return err
-	}
-	if err := checkTime("callback requested", c.Requested, true); err != nil {
-		return err
-	}
-	if err := checkTime("callback due", c.Due, false); err != nil {
-		return err
-	}
-	return checkTime("callback updated", c.Updated, false)
-}
-
-func (c Callback) addTo(b *Batch, _ int64) { b.Callbacks = append(b.Callbacks, c) }
-
-func (a CallbackAttempt) validate() error {
-	if a.CallbackID == "" {
-		return fmt.Errorf("%w: callback attempt needs a callback id", ErrInvalid)
-	}
-	if err := checkTexts("callback attempt callback id", a.CallbackID, "callback attempt agent", a.Agent,
-		"callback attempt result", a.Result); err != nil {
-		return err
-	}
-	return checkTime("callback attempt time", a.Time, true)
-}
-
-func (a CallbackAttempt) addTo(b *Batch, seq int64) {
-	a.ID = seq
-	b.CallbackAttempts = append(b.CallbackAttempts, a)
-}
-
 // Batch is what one transaction writes. Append-only rows (events, agent
-// states, queue_log, audit, callback attempts) carry ids chosen by the writer
-// and are inserted with "on conflict do nothing", so writing a batch again
-// after an unknown commit outcome stores nothing twice. Contacts and
-// callbacks replace the stored row with the same id, in slice order.
+// states, queue_log, audit) carry ids chosen by the writer and are inserted
+// with "on conflict do nothing", so writing a batch again after an unknown
+// commit outcome stores nothing twice. Contacts replace the stored row with
+// the same id, in slice order.
 type Batch struct {
-	Events           []Event
-	Contacts         []Contact
-	AgentStates      []AgentState
-	QueueLog         []QueueLogEntry
-	Audit            []AuditEntry
-	Callbacks        []Callback
-	CallbackAttempts []CallbackAttempt
+	Events      []Event
+	Contacts    []Contact
+	AgentStates []AgentState
+	QueueLog    []QueueLogEntry
+	Audit       []AuditEntry
 }
 
 // Len returns the number of records in b.
 func (b *Batch) Len() int {
-	return len(b.Events) + len(b.Contacts) + len(b.AgentStates) + len(b.QueueLog) +
-		len(b.Audit) + len(b.Callbacks) + len(b.CallbackAttempts)
+	return len(b.Events) + len(b.Contacts) + len(b.AgentStates) + len(b.QueueLog) + len(b.Audit)
 }
 
 // Validate reports the first record in b that can never be stored, and an
@@ -401,16 +316,6 @@ func (b *Batch) Validate() error {
 			return err
 		}
 	}
-	for i := range b.Callbacks {
-		if err := b.Callbacks[i].validate(); err != nil {
-			return err
-		}
-	}
-	for i := range b.CallbackAttempts {
-		if err := needID("callback attempt", b.CallbackAttempts[i].ID, b.CallbackAttempts[i].validate()); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -430,6 +335,4 @@ func (b *Batch) reset() {
 	b.AgentStates = b.AgentStates[:0]
 	b.QueueLog = b.QueueLog[:0]
 	b.Audit = b.Audit[:0]
-	b.Callbacks = b.Callbacks[:0]
-	b.CallbackAttempts = b.CallbackAttempts[:0]
 }

@@ -25,6 +25,8 @@ var migrationFiles embed.FS
 // execer is the little both drivers' connections and transactions offer.
 type execer interface {
 	exec(ctx context.Context, sql string, args ...any) error
+	// execN is exec that also returns the number of rows it changed.
+	execN(ctx context.Context, sql string, args ...any) (int64, error)
 	query(ctx context.Context, sql string, args ...any) (rows, error)
 }
 
@@ -44,11 +46,13 @@ type dialect struct {
 	// makes preparing a statement with thousands of them quadratic (more
 	// than half the CPU of a batch, measured).
 	positional bool
+	// greatest names the two-argument maximum function.
+	greatest string
 }
 
 var (
-	sqliteDialect   = dialect{name: "sqlite", positional: true}
-	postgresDialect = dialect{name: "postgres", casts: map[string]string{
+	sqliteDialect   = dialect{name: "sqlite", positional: true, greatest: "MAX"}
+	postgresDialect = dialect{name: "postgres", greatest: "GREATEST", casts: map[string]string{
 		"events.data": "::jsonb", "audit.details": "::jsonb", "queue_log.time": "::timestamp",
 	}}
 )
@@ -147,10 +151,7 @@ var (
 	agentStatesTable = table{name: "agent_states", cols: []string{"id", "agent", "state", "reason", "time_us"}, conflict: doNothing}
 	queueLogTable    = table{name: "queue_log", cols: []string{"id", "time", "time_us", "callid", "queuename", "agent", "event",
 		"data", "data1", "data2", "data3", "data4", "data5"}, conflict: doNothing}
-	auditTable   = table{name: "audit", cols: []string{"id", "time_us", "who", "what", "details"}, conflict: doNothing}
-	callbackCols = []string{"id", "contact_id", "queue", "number", "requested_us", "due_us", "status", "attempts", "updated_us"}
-	callbacksTbl = table{name: "callbacks", cols: callbackCols, conflict: upsert("id", callbackCols)}
-	attemptsTbl  = table{name: "callback_attempts", cols: []string{"id", "callback_id", "time_us", "agent", "result"}, conflict: doNothing}
+	auditTable = table{name: "audit", cols: []string{"id", "time_us", "who", "what", "details"}, conflict: doNothing}
 )
 
 // microsOrNil stores a zero time as NULL.
@@ -226,23 +227,9 @@ func (d dialect) writeBatch(ctx context.Context, ex execer, b *Batch) error {
 	}); err != nil {
 		return err
 	}
-	if err := d.insertRows(ctx, ex, auditTable, len(b.Audit), func(i int, a []any) []any {
+	return d.insertRows(ctx, ex, auditTable, len(b.Audit), func(i int, a []any) []any {
 		e := &b.Audit[i]
 		return append(a, e.ID, e.Time.UnixMicro(), e.Who, e.What, jsonText(e.Details))
-	}); err != nil {
-		return err
-	}
-	callbacks := lastByKey(b.Callbacks, func(c Callback) string { return c.ID })
-	if err := d.insertRows(ctx, ex, callbacksTbl, len(callbacks), func(i int, a []any) []any {
-		c := &callbacks[i]
-		return append(a, c.ID, string(c.ContactID), c.Queue, c.Number, c.Requested.UnixMicro(), microsOrNil(c.Due),
-			string(c.Status), int64(c.Attempts), microsOrNil(c.Updated))
-	}); err != nil {
-		return err
-	}
-	return d.insertRows(ctx, ex, attemptsTbl, len(b.CallbackAttempts), func(i int, a []any) []any {
-		c := &b.CallbackAttempts[i]
-		return append(a, c.ID, c.CallbackID, c.Time.UnixMicro(), c.Agent, c.Result)
 	})
 }
 
@@ -250,8 +237,7 @@ const maxSeqSQL = `SELECT COALESCE(MAX(m), 0) FROM (
 	SELECT MAX(id) AS m FROM events
 	UNION ALL SELECT MAX(id) FROM agent_states
 	UNION ALL SELECT MAX(id) FROM queue_log
-	UNION ALL SELECT MAX(id) FROM audit
-	UNION ALL SELECT MAX(id) FROM callback_attempts) AS t`
+	UNION ALL SELECT MAX(id) FROM audit) AS t`
 
 // queryAll runs sql and calls scan for each row.
 func queryAll(ctx context.Context, ex execer, what string, scan func(r rows) error, sql string, args ...any) error {
@@ -415,41 +401,6 @@ func (d dialect) audit(ctx context.Context, ex execer, rg Range) ([]AuditEntry, 
 		out = append(out, e)
 		return nil
 	}, `SELECT id, time_us, who, what, details FROM audit WHERE time_us >= $1 AND time_us < $2 ORDER BY id`, from, to)
-	return out, err
-}
-
-func (d dialect) pendingCallbacks(ctx context.Context, ex execer) ([]Callback, error) {
-	var out []Callback
-	err := queryAll(ctx, ex, "callbacks", func(r rows) error {
-		var c Callback
-		var cid, status string
-		var requested, attempts int64
-		var due, updated *int64
-		if err := r.Scan(&c.ID, &cid, &c.Queue, &c.Number, &requested, &due, &status, &attempts, &updated); err != nil {
-			return err
-		}
-		c.ContactID, c.Status, c.Attempts = call.ID(cid), CallbackStatus(status), int(attempts)
-		c.Requested, c.Due, c.Updated = fromMicros(requested), fromMicrosPtr(due), fromMicrosPtr(updated)
-		out = append(out, c)
-		return nil
-	}, `SELECT id, contact_id, queue, number, requested_us, due_us, status, attempts, updated_us
-		FROM callbacks WHERE status = $1 ORDER BY COALESCE(due_us, requested_us), requested_us, id`, string(CallbackPending))
-	return out, err
-}
-
-func (d dialect) callbackAttempts(ctx context.Context, ex execer, id string) ([]CallbackAttempt, error) {
-	var out []CallbackAttempt
-	err := queryAll(ctx, ex, "callback attempts", func(r rows) error {
-		var a CallbackAttempt
-		var us int64
-		if err := r.Scan(&a.ID, &a.CallbackID, &us, &a.Agent, &a.Result); err != nil {
-			return err
-		}
-		a.Time = fromMicros(us)
-		out = append(out, a)
-		return nil
-	}, `SELECT id, callback_id, time_us, agent, result FROM callback_attempts
-		WHERE callback_id = $1 ORDER BY time_us, id`, id)
 	return out, err
 }
 

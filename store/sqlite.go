@@ -146,14 +146,72 @@ func (s *SQLite) Audit(ctx context.Context, r Range) ([]AuditEntry, error) {
 	return sqliteDialect.audit(ctx, s.ex(), r)
 }
 
+// SaveCallback implements [Store].
+func (s *SQLite) SaveCallback(ctx context.Context, c Callback) error {
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("sqlite save callback: %w", err)
+	}
+	if err := s.inTx(ctx, func(ex execer) error { return sqliteDialect.saveCallback(ctx, ex, &c) }); err != nil {
+		return fmt.Errorf("sqlite save callback: %w", err)
+	}
+	return nil
+}
+
+// RecordCallbackAttempt implements [Store].
+func (s *SQLite) RecordCallbackAttempt(ctx context.Context, a CallbackAttempt, next time.Time) error {
+	if err := a.validate(); err != nil {
+		return fmt.Errorf("sqlite record callback attempt: %w", err)
+	}
+	if err := checkTime("callback next attempt", next, false); err != nil {
+		return fmt.Errorf("sqlite record callback attempt: %w", err)
+	}
+	if err := s.inTx(ctx, func(ex execer) error { return sqliteDialect.recordAttempt(ctx, ex, &a, next) }); err != nil {
+		return fmt.Errorf("sqlite record callback attempt: %w", err)
+	}
+	return nil
+}
+
+// FinishCallback implements [Store].
+func (s *SQLite) FinishCallback(ctx context.Context, id call.ID, state CallbackState, outcome string, at time.Time) error {
+	if err := checkFinish(id, state, outcome, at); err != nil {
+		return fmt.Errorf("sqlite finish callback: %w", err)
+	}
+	if err := s.inTx(ctx, func(ex execer) error {
+		return sqliteDialect.finishCallback(ctx, ex, id, state, outcome, at)
+	}); err != nil {
+		return fmt.Errorf("sqlite finish callback: %w", err)
+	}
+	return nil
+}
+
+// Callback implements [Store].
+func (s *SQLite) Callback(ctx context.Context, id call.ID) (Callback, error) {
+	return sqliteDialect.callback(ctx, s.ex(), id)
+}
+
 // PendingCallbacks implements [Store].
 func (s *SQLite) PendingCallbacks(ctx context.Context) ([]Callback, error) {
 	return sqliteDialect.pendingCallbacks(ctx, s.ex())
 }
 
 // CallbackAttempts implements [Store].
-func (s *SQLite) CallbackAttempts(ctx context.Context, callbackID string) ([]CallbackAttempt, error) {
-	return sqliteDialect.callbackAttempts(ctx, s.ex(), callbackID)
+func (s *SQLite) CallbackAttempts(ctx context.Context, id call.ID) ([]CallbackAttempt, error) {
+	return sqliteDialect.callbackAttempts(ctx, s.ex(), id)
+}
+
+// CountCallbacks implements [Store].
+func (s *SQLite) CountCallbacks(ctx context.Context, numberKey string, since time.Time) (int, error) {
+	return sqliteDialect.countCallbacks(ctx, s.ex(), numberKey, since)
+}
+
+// Purge implements [Store].
+func (s *SQLite) Purge(ctx context.Context, d Data, before time.Time, batch int) (int64, error) {
+	return purge(ctx, s.inTx, d, before, batch)
+}
+
+// PseudonymizeCallers implements [Store].
+func (s *SQLite) PseudonymizeCallers(ctx context.Context, before time.Time, p Pseudonymizer, batch int) (int64, error) {
+	return pseudonymize(ctx, s.inTx, before, p, batch)
 }
 
 // SchemaVersion implements [Store].
@@ -182,6 +240,14 @@ type sqlExecer struct {
 func (e sqlExecer) exec(ctx context.Context, query string, args ...any) error {
 	_, err := e.q.ExecContext(ctx, query, args...)
 	return err
+}
+
+func (e sqlExecer) execN(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := e.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 func (e sqlExecer) query(ctx context.Context, query string, args ...any) (rows, error) {

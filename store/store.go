@@ -40,11 +40,42 @@ type Store interface {
 	QueueLog(ctx context.Context, r Range) ([]QueueLogEntry, error)
 	// Audit returns audit entries in r, in id order.
 	Audit(ctx context.Context, r Range) ([]AuditEntry, error)
-	// PendingCallbacks returns every callback with status pending, oldest
-	// due first, so they can be reloaded at start.
+	// SaveCallback stores a pending callback, replacing the stored one with
+	// the same ID (its Attempts never go down), and returns once it is
+	// durable. A callback that is no longer pending is not changed:
+	// ErrFinished.
+	SaveCallback(ctx context.Context, c Callback) error
+	// RecordCallbackAttempt stores attempt a of a pending callback and sets
+	// its Attempts (to at least a.N) and NextAttempt (zero: as soon as
+	// possible), durably. Recording the same attempt again stores it once.
+	// ErrNotFound or ErrFinished when the callback is not pending.
+	RecordCallbackAttempt(ctx context.Context, a CallbackAttempt, next time.Time) error
+	// FinishCallback ends a pending callback with state (done, failed or
+	// cancelled) and outcome at time at, and forgets its raw number,
+	// durably. ErrNotFound, or ErrFinished when it had ended already.
+	FinishCallback(ctx context.Context, id call.ID, state CallbackState, outcome string, at time.Time) error
+	// Callback returns one callback, or ErrNotFound.
+	Callback(ctx context.Context, id call.ID) (Callback, error)
+	// PendingCallbacks returns every pending callback in the order of their
+	// place in the queue (Since), to be queued again at start.
 	PendingCallbacks(ctx context.Context) ([]Callback, error)
-	// CallbackAttempts returns the attempts of one callback in time order.
-	CallbackAttempts(ctx context.Context, callbackID string) ([]CallbackAttempt, error)
+	// CallbackAttempts returns the attempts of one callback in order.
+	CallbackAttempts(ctx context.Context, id call.ID) ([]CallbackAttempt, error)
+	// CountCallbacks counts the callbacks requested since a time for the
+	// number whose pseudonym is numberKey, whatever their state: the
+	// per-number daily limit.
+	CountCallbacks(ctx context.Context, numberKey string, since time.Time) (int, error)
+
+	// Purge deletes the rows of d older than before (for callbacks: the
+	// finished ones that finished before it), at most batch rows (0 means
+	// DefaultPurgeBatch) per transaction so writers wait only briefly, and
+	// returns how many it deleted.
+	Purge(ctx context.Context, d Data, before time.Time, batch int) (int64, error)
+	// PseudonymizeCallers replaces the raw caller numbers of contact
+	// records and queue_log ENTERQUEUE rows older than before with their
+	// pseudonyms, batch rows per transaction, and returns how many it
+	// replaced.
+	PseudonymizeCallers(ctx context.Context, before time.Time, p Pseudonymizer, batch int) (int64, error)
 
 	// SchemaVersion returns the highest migration applied.
 	SchemaVersion(ctx context.Context) (int, error)

@@ -244,7 +244,7 @@ func newChecker(cfg config.Config) (checker, error) {
 	for _, q := range cfg.Queues {
 		queues = append(queues, routing.Queue{Name: q.Name})
 	}
-	return checker{catalog, queues}, nil
+	return checker{catalog, queues, cfg.Transfers}, nil
 }
 
 // simulate runs p in the simulator and prints the transcript.

@@ -28,6 +28,7 @@ import (
 	"kcc/history"
 	"kcc/incident"
 	"kcc/media"
+	"kcc/numbers"
 	"kcc/prompts"
 	"kcc/routing"
 	"kcc/sip"
@@ -136,6 +137,7 @@ type app struct {
 	store     storeCloser
 	writer    *store.Writer
 	history   *history.Recorder
+	retention *history.Retention
 	queueLog  *os.File    // nil without store.queue_log
 	api       *api.Server // nil without api.listen
 }
@@ -160,7 +162,7 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 		return nil, err
 	}
 	a := &app{log: log, cfg: cfg}
-	if a.flows, err = flows.New(flows.Config{Files: cfg.Flows.Files, Checker: checker{catalog, queues}},
+	if a.flows, err = flows.New(flows.Config{Files: cfg.Flows.Files, Checker: checker{catalog, queues, cfg.Transfers}},
 		log.With().Str("component", "flows").Logger()); err != nil {
 		return nil, err
 	}
@@ -256,6 +258,9 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 		Incidents:      a.incidents,
 		History:        a.history,
 		Now:            o.ivrClock,
+		Callback:       a.callbackConfig(),
+		Transfers:      transferNumbers(cfg.Transfers),
+		CallbackKeys:   callbackKeys(cfg.Queues),
 	},
 		a.media, catalog, a.flows, queues, phones{a.reg, a.sip}, log)
 	if err != nil {
@@ -264,7 +269,7 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 	a.router, err = routing.New(routing.Config{RingTimeout: cfg.Routing.RingTimeout, WrapUp: cfg.Routing.WrapUp,
 		MaxMisses: cfg.Routing.MaxMisses, MissReason: cfg.Routing.MissReason},
 		queues, agents, a.svc, routing.SystemClock(), log.With().Str("component", "routing").Logger(),
-		routing.WithObserver(a.history), routing.WithOverflow(a.svc))
+		routing.WithObserver(a.history), routing.WithOverflow(a.svc), routing.WithEmpty(a.svc))
 	if err != nil {
 		return nil, errors.Join(err, a.close())
 	}
@@ -342,6 +347,15 @@ func (a *app) openHistory(c config.Store, log zerolog.Logger) error {
 		hc.QueueLog = a.queueLog
 	}
 	a.history = history.New(hc, a.writer, log.With().Str("component", "history").Logger())
+	r := c.Retention
+	a.retention, err = history.NewRetention(a.store.(history.Purger), history.RetentionConfig{
+		Policy: history.RetentionPolicy{Events: r.Events, Contacts: r.Contacts, AgentStates: r.AgentStates,
+			QueueLog: r.QueueLog, Audit: r.Audit, Callbacks: r.Callbacks, RawNumbers: r.RawNumbers},
+		HashKey: hc.HashKey,
+	}, log.With().Str("component", "retention").Logger())
+	if err != nil {
+		return errors.Join(fmt.Errorf("store.retention: %w", err), a.closeHistory())
+	}
 	return nil
 }
 
@@ -391,6 +405,7 @@ func (a *app) run(ctx context.Context) error {
 	if a.api != nil {
 		wg.Go(func() { errc <- a.api.Run(runCtx) })
 	}
+	wg.Go(func() { a.retention.Run(runCtx) })
 	wg.Go(func() {
 		if err := a.flows.Watch(runCtx); err != nil {
 			a.log.Error().Err(err).Msg("flow files are not watched; reload them through the admin API")
@@ -400,12 +415,18 @@ func (a *app) run(ctx context.Context) error {
 		wg.Go(func() { errc <- a.ari.Run(runCtx) })
 		wg.Go(func() { a.line.RunPresence(runCtx, a.endpoints, presence{a.router, a.log}) })
 	}
+	if n, err := a.svc.RestoreCallbacks(ctx); err != nil {
+		a.log.Error().Err(err).Msg("pending callbacks not restored")
+	} else if n > 0 {
+		a.log.Info().Int("callbacks", n).Msg("pending callbacks restored")
+	}
 	var err error
 	select {
 	case <-ctx.Done():
 		a.drain()
 	case err = <-errc:
 	}
+	a.svc.Close()
 	cancel()
 	wg.Wait()
 	a.router.Close()
@@ -462,6 +483,17 @@ func routingQueues(cqs []config.Queue) ([]routing.Queue, error) {
 				return nil, fmt.Errorf("queues %s: strategy: %w", q.Name, err)
 			}
 		}
+		for _, p := range []struct {
+			name string
+			to   *routing.EmptyPolicy
+		}{{q.JoinEmpty, &rq.JoinEmpty}, {q.LeaveEmpty, &rq.LeaveEmpty}} {
+			if p.name == "" {
+				continue
+			}
+			if err := p.to.UnmarshalText([]byte(p.name)); err != nil {
+				return nil, fmt.Errorf("queues %s: %w", q.Name, err)
+			}
+		}
 		for _, st := range q.Escalation {
 			rq.Escalation = append(rq.Escalation, routing.Step{After: st.After, MinProficiency: st.MinProficiency, Skills: st.Skills})
 		}
@@ -472,8 +504,14 @@ func routingQueues(cqs []config.Queue) ([]routing.Queue, error) {
 
 // checker lets the IVR compiler check prompt and queue names.
 type checker struct {
-	catalog *prompts.Catalog
-	queues  []routing.Queue
+	catalog   *prompts.Catalog
+	queues    []routing.Queue
+	transfers []config.Transfer
+}
+
+// HasTransferTarget reports whether transfers lists the target.
+func (c checker) HasTransferTarget(name string) bool {
+	return slices.ContainsFunc(c.transfers, func(t config.Transfer) bool { return t.Name == name })
 }
 
 func (c checker) HasPrompt(lang call.Language, name string) bool { return c.catalog.Has(lang, name) }
@@ -526,4 +564,43 @@ func (p presence) Busy(user string, busy bool) {
 	if err := p.router.SetBusy(user, busy); err != nil {
 		p.log.Warn().Err(err).Str("agent", user).Msg("busy")
 	}
+}
+
+// callbackConfig is the contact layer's callback configuration; without a
+// trunk there are no callbacks.
+func (a *app) callbackConfig() contact.CallbackConfig {
+	c, t := a.cfg.Callback, a.cfg.Trunk
+	cc := contact.CallbackConfig{
+		Trunk: sip.Trunk{Proxy: t.Proxy, Domain: t.Domain, Transport: t.Transport, Username: t.Username,
+			Password: t.Password, Identity: t.Identity},
+		ConfirmTimeout: c.ConfirmTimeout, RingTimeout: c.RingTimeout, MaxAttempts: c.MaxAttempts,
+		RetryAfter: c.RetryAfter, PerNumberDay: c.PerNumberDay,
+	}
+	if t.Proxy != "" {
+		cc.Store = callbackStore{a.store, a.history}
+	}
+	return cc
+}
+
+// transferNumbers maps the transfer targets to the numbers dialled.
+func transferNumbers(ts []config.Transfer) map[string]string {
+	m := make(map[string]string, len(ts))
+	for _, t := range ts {
+		n, err := numbers.Target(t.Number)
+		if err == nil { // config.Validate refused the others
+			m[t.Name] = n
+		}
+	}
+	return m
+}
+
+// callbackKeys maps each queue with a callback key to it.
+func callbackKeys(qs []config.Queue) map[string]string {
+	m := make(map[string]string)
+	for _, q := range qs {
+		if q.Announce.CallbackKey != "" {
+			m[q.Name] = q.Announce.CallbackKey
+		}
+	}
+	return m
 }

@@ -1,0 +1,85 @@
+//go:build integration
+
+package main
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"kcc/config"
+	"kcc/peertest"
+)
+
+// TestIntegrationBlindTransfer: a baresip agent who took a passport call
+// transfers it (REFER) to the waste queue. kcc accepts (202, NOTIFY 200),
+// hangs up the first agent and queues the caller again, keeping the topic and
+// the first queue time, and the waste agent gets the call. queue_log has
+// BLINDTRANSFER, then the caller's entry into the new queue and its CONNECT.
+func TestIntegrationBlindTransfer(t *testing.T) {
+	const subnet = "127.0.46"
+	queueLog := filepath.Join(t.TempDir(), "queue_log")
+	k := startKCC(t, subnet+".1", func(c *config.Config) { c.Store.QueueLog = queueLog })
+	capture := peertest.StartCapture(t, "udp port 5060 or udp port 5081")
+	first := startAgent(t, k, "2002", subnet+".2", "auto")  // paspoort only
+	second := startAgent(t, k, "2003", subnet+".3", "auto") // afval
+
+	done := make(chan peertest.SIPpResult, 1)
+	go func() { done <- callChoosing(t, k, subnet+".4", 14*time.Second, '1', '1') }()
+	if _, err := first.WaitEvent("CALL_ESTABLISHED", 20*time.Second); err != nil {
+		t.Fatalf("the passport agent did not get the call: %v", err)
+	}
+	time.Sleep(time.Second) // talk a little
+	if m, err := first.Cmd("transfer", "sip:afval@"+k.ip+":5060"); err != nil || !m.OK {
+		t.Fatalf("baresip transfer: %+v, %v", m, err)
+	}
+	if _, err := first.WaitEvent("CALL_CLOSED", 10*time.Second); err != nil {
+		t.Fatalf("the first agent's call did not end after the transfer: %v", err)
+	}
+	if _, err := second.WaitEvent("CALL_ESTABLISHED", 15*time.Second); err != nil {
+		t.Fatalf("the waste agent did not get the transferred call: %v", err)
+	}
+	res := <-done
+	if res.ExitCode != 0 {
+		t.Fatalf("caller's SIPp call failed (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if _, err := second.WaitEvent("CALL_CLOSED", 10*time.Second); err != nil {
+		t.Fatalf("the waste agent's call did not end: %v", err)
+	}
+	settle(t, k)
+	pkts := capture.Stop()
+
+	kcc, firstIP, secondIP := netip.MustParseAddr(k.ip), netip.MustParseAddr(subnet+".2"), netip.MustParseAddr(subnet+".3")
+	if _, ok := sipMessage(pkts, firstIP, kcc, "REFER "); !ok {
+		t.Error("no REFER from the first agent captured")
+	}
+	if _, ok := sipMessage(pkts, kcc, firstIP, "SIP/2.0 202", " REFER\r\n"); !ok {
+		t.Error("kcc did not accept the REFER with 202")
+	}
+	if n, ok := sipMessage(pkts, kcc, firstIP, "NOTIFY "); !ok || !regexp.MustCompile(`SIP/2.0 200 OK`).Match(n.Payload) {
+		t.Error("kcc sent no NOTIFY with the sipfrag 200 OK")
+	}
+	invite, ok := sipMessage(pkts, kcc, secondIP, "INVITE ")
+	if !ok {
+		t.Fatal("no INVITE to the waste agent captured")
+	}
+	for _, re := range []string{`(?m)^X-KCC-Queue: afval\r$`, `(?m)^X-KCC-Topic: Paspoort\r$`} {
+		if !regexp.MustCompile(re).Match(invite.Payload) {
+			t.Errorf("the transferred call's INVITE lacks %s:\n%s", re, invite.Payload)
+		}
+	}
+	b, err := os.ReadFile(queueLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, re := range []string{
+		`(?s)\|paspoort\|2002\|CONNECT\|.*\|paspoort\|2002\|BLINDTRANSFER\|afval\|kcc\|\d+\|\d+\|1\n.*\|afval\|NONE\|ENTERQUEUE\|\|h:[0-9a-f]+\|1\n.*\|afval\|2003\|CONNECT\|`,
+	} {
+		if !regexp.MustCompile(re).Match(b) {
+			t.Errorf("queue_log lacks %s:\n%s", re, b)
+		}
+	}
+}
