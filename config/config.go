@@ -112,6 +112,18 @@ type Routing struct {
 	WrapUp      time.Duration `mapstructure:"wrap_up"`
 	MaxMisses   int           `mapstructure:"max_misses"`  // unanswered offers in a row before the agent is paused; 0 = never
 	MissReason  string        `mapstructure:"miss_reason"` // the pause reason then
+	Care        Care          `mapstructure:"care"`
+}
+
+// Care is what repeat callers and callers the IVR flags (care: true) get.
+type Care struct {
+	Skill    string        `mapstructure:"skill"`    // required of the agent besides the queue's; empty = none
+	Priority int           `mapstructure:"priority"` // added to the caller's priority
+	WrapUp   time.Duration `mapstructure:"wrap_up"`  // extra after-call time for the agent
+	// RepeatWithin and RepeatCalls: a caller with at least RepeatCalls
+	// earlier calls within RepeatWithin is a repeat caller; 0 = off.
+	RepeatWithin time.Duration `mapstructure:"repeat_within"`
+	RepeatCalls  int           `mapstructure:"repeat_calls"`
 }
 
 // Prompts says where the prompt set comes from.
@@ -438,6 +450,13 @@ func (c Config) Validate() error {
 	if c.Routing.RingTimeout <= 0 {
 		bad("routing.ring_timeout %v: must be positive", c.Routing.RingTimeout)
 	}
+	if cr := c.Routing.Care; cr.WrapUp < 0 || cr.RepeatWithin < 0 || cr.RepeatCalls < 0 || cr.Priority < 0 {
+		bad("routing.care: wrap_up, repeat_within, repeat_calls and priority must not be negative")
+	} else if (cr.RepeatWithin > 0) != (cr.RepeatCalls > 0) {
+		bad("routing.care: set both repeat_within and repeat_calls, or neither")
+	} else if cr.Skill != "" && !slices.ContainsFunc(c.Agents, func(a Agent) bool { return slices.Contains(a.Skills, cr.Skill) }) {
+		bad("routing.care.skill %q: no agent has it", cr.Skill)
+	}
 	if c.Routing.WrapUp < 0 {
 		bad("routing.wrap_up %v: must not be negative", c.Routing.WrapUp)
 	}
@@ -490,6 +509,16 @@ func (c Config) Validate() error {
 		}
 		if k := q.Announce.ExitKey; k != "" && k == q.Announce.CallbackKey {
 			bad("queues[%d] (%s): announce.exit_key and callback_key are both %q", i, q.Name, k)
+		}
+		if q.Overflow == "callback" && c.Trunk.Proxy == "" {
+			bad("queues[%d] (%s): overflow callback needs trunk.proxy to call back over", i, q.Name)
+		}
+		if m, ok := strings.CutPrefix(q.Overflow, "message:"); ok {
+			if m == "" {
+				bad("queues[%d] (%s): overflow %q: name the prompt, e.g. message:drukte", i, q.Name, q.Overflow)
+			}
+		} else if q.Overflow != "" && q.Overflow != "callback" && !slices.ContainsFunc(c.Queues, func(o Queue) bool { return o.Name == q.Overflow }) {
+			bad("queues[%d] (%s): overflow %q: want another queue's name, callback or message:<prompt>", i, q.Name, q.Overflow)
 		}
 		if q.Announce.CallbackKey != "" && c.Trunk.Proxy == "" {
 			bad("queues[%d] (%s): announce.callback_key needs trunk.proxy to call back over", i, q.Name)

@@ -127,8 +127,10 @@ func TestLoadRefuses(t *testing.T) {
 		},
 		{
 			name: "callback key without a trunk",
-			file: "queues: [{name: q, announce: {callback_key: \"2\"}}]\ntransfers: [{name: x, number: \"0612345678\"}]\n",
-			want: []string{"callback_key needs trunk.proxy", "transfers need trunk.proxy"},
+			file: "queues: [{name: q, announce: {callback_key: \"2\"}, overflow: callback}, {name: r, overflow: nowhere}]\n" +
+				"transfers: [{name: x, number: \"0612345678\"}]\n",
+			want: []string{"callback_key needs trunk.proxy", "transfers need trunk.proxy", "overflow callback needs trunk.proxy",
+				`overflow "nowhere": want another queue's name, callback or message:<prompt>`},
 		},
 		{
 			name: "bad yaml",

@@ -164,7 +164,7 @@ func (c *contact) offerCallback(ctx context.Context, q ivr.QueueRequest, since t
 		return false, nil
 	}
 	cb := &callback{PendingCallback: PendingCallback{ID: c.id, Number: number.National(), Queue: q.Queue,
-		Topic: c.topicOr(q), Language: q.Language, Priority: q.Priority, Skills: q.Skills, Care: q.Care, Vars: q.Vars,
+		Topic: c.topicOr(q), Language: q.Language, Priority: q.Priority, Skills: q.Skills, Care: q.Care || c.repeat, Vars: q.Vars,
 		FlowVersion: c.flowVersion, Since: since, Requested: time.Now()}, number: number}
 	if err := cfg.Store.SaveCallback(context.WithoutCancel(ctx), cb.PendingCallback); err != nil {
 		c.log.Error().Err(err).Msg("callback request not stored: the caller keeps waiting")
@@ -312,7 +312,7 @@ func (s *Service) ringCallback(cb *callback, o routing.Offer) {
 		cb.mu.Unlock()
 	}()
 	info := ringInfo{contact: cb.ID, caller: cb.number.National(), queue: cb.Queue, topic: cb.Topic,
-		lang: cb.Language, waited: time.Since(cb.Since), codec: media.PCMA, flow: cb.FlowVersion, vars: cb.Vars, callback: true}
+		lang: cb.Language, waited: time.Since(cb.Since), codec: media.PCMA, flow: cb.FlowVersion, vars: cb.Vars, callback: true, care: cb.Care}
 	info.name = "[" + orElse(cb.Topic, "Terugbellen") + "] " + info.caller
 	conn, sess, err := s.connectAgent(ctx, o, info, func(sess *media.Session) func([]byte) ([]byte, error) { return sess.Update }, nil, log)
 	if err != nil {
@@ -416,6 +416,12 @@ func dialResult(err error) string {
 // the next attempt.
 func (s *Service) callbackDone(cb *callback, agent, result string, log zerolog.Logger) {
 	cfg := s.cfg.Callback
+	if s.life.Err() != nil {
+		// Cut short by a shutdown: not the resident's doing, so it is no
+		// attempt; the request stays pending for the next start.
+		log.Info().Msg("callback interrupted by shutdown: it stays pending")
+		return
+	}
 	ctx := context.Background()
 	now := time.Now()
 	cb.Attempts++

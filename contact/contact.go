@@ -34,6 +34,8 @@ type contact struct {
 	ctx    context.Context // the caller's side: done when the caller is gone
 	// flowVersion is the deployed flow version the call runs (flows.Version.ID).
 	flowVersion string
+	// repeat: the caller called before, often enough for routing's care.
+	repeat bool
 	// queuedOnce: the IVR reached a queue node, which ended its part for
 	// the call record (only the contact's goroutine touches it).
 	queuedOnce bool
@@ -46,6 +48,9 @@ type contact struct {
 	// emptied says the router let the caller go: nobody is left in the
 	// queue who could answer (the queue's leave-empty policy).
 	emptied chan struct{}
+	// overflowed says the caller reached its queue's max wait and the
+	// queue overflows to a callback offer.
+	overflowed chan string // the queue's overflow target
 	// referred carries a transfer the agent asked for (REFER) to talk.
 	referred chan sip.ReferTo
 
@@ -150,7 +155,7 @@ func (c *contact) Enqueue(ctx context.Context, q ivr.QueueRequest) error {
 		// Since keeps the first queue time: a caller put back after its
 		// agent's side failed keeps its place.
 		if err := c.svc.router.Enqueue(routing.Contact{ID: c.id, Queue: q.Queue, Language: q.Language,
-			Topic: topic, Since: first, Priority: q.Priority, Skills: q.Skills, Care: q.Care}); err != nil {
+			Topic: topic, Since: first, Priority: q.Priority, Skills: q.Skills, Care: q.Care || c.repeat}); err != nil {
 			if errors.Is(err, routing.ErrQueueFull) || errors.Is(err, routing.ErrQueueEmpty) {
 				c.log.Info().Err(err).Str("queue", q.Queue).Msg("queue refused the caller")
 				return fmt.Errorf("%w: %w", ivr.ErrQueueUnavailable, err)
@@ -161,7 +166,7 @@ func (c *contact) Enqueue(ctx context.Context, q ivr.QueueRequest) error {
 
 		leg, err := c.wait(ctx, q, first)
 		switch {
-		case errors.Is(err, errCallbackAccepted):
+		case errors.Is(err, errCallbackAccepted), errors.Is(err, errSentAway):
 			return err
 		case errors.Is(err, errEmptied):
 			c.log.Info().Str("queue", q.Queue).Dur("waited", time.Since(first)).Msg("queue emptied: the caller leaves it")
@@ -213,8 +218,20 @@ func (c *contact) wait(ctx context.Context, q ivr.QueueRequest, first time.Time)
 		if err != nil || leg != nil || key == ann.ExitKey {
 			return leg, err
 		}
-		// The callback key: the dialogue runs while the caller keeps the
-		// place, so an agent may still answer meanwhile.
+		if message, ok := strings.CutPrefix(key, OverflowMessage); ok {
+			if err := c.svc.router.TimedOut(c.id); err != nil {
+				c.log.Info().Err(err).Msg("max wait message too late: an agent took the call")
+				continue
+			}
+			_, _ = c.Play(ctx, q.Language, []string{message}, false)
+			if err := c.in.Hangup(context.WithoutCancel(ctx)); err != nil {
+				c.log.Debug().Err(err).Msg("hang up after the max wait message")
+			}
+			return nil, errSentAway
+		}
+		// The callback key or a max wait that overflows to a callback
+		// offer: the dialogue runs while the caller keeps the place, so an
+		// agent may still answer meanwhile.
 		ok, err := c.offerCallback(ctx, q, first)
 		if err != nil {
 			return nil, err
@@ -230,6 +247,10 @@ func (c *contact) wait(ctx context.Context, q ivr.QueueRequest, first time.Time)
 		return nil, c.goodbyeCallback(ctx, q.Language)
 	}
 }
+
+// errSentAway ends the flow of a caller kcc hung up on at max wait, after
+// the queue's message.
+var errSentAway = fmt.Errorf("max wait message played: %w", context.Canceled)
 
 // errEmptied: the router removed the caller from a queue left without agents.
 var errEmptied = errors.New("no agent left in the queue")
@@ -247,6 +268,8 @@ func (c *contact) awaitAgent(ctx context.Context, exitKey, callbackKey string) (
 			return leg, "", nil
 		case <-c.emptied:
 			return nil, "", errEmptied
+		case target := <-c.overflowed:
+			return nil, target, nil
 		case d := <-c.sess.Digits():
 			switch d.String() {
 			case "":
@@ -518,6 +541,8 @@ type ringInfo struct {
 	// callback: the agent calls a resident back who asked for it (the
 	// resident is dialled once the agent answers).
 	callback bool
+	// care: a repeat caller or one the IVR flagged (routing's care rule).
+	care bool
 }
 
 // headers are the X-KCC-* headers of DESIGN.md §4.
@@ -532,6 +557,9 @@ func (r ringInfo) headers() []sip.Header {
 	}
 	if r.callback {
 		hs = append(hs, sip.Header{Name: "X-KCC-Callback", Value: "yes"})
+	}
+	if r.care {
+		hs = append(hs, sip.Header{Name: "X-KCC-Care", Value: "yes"})
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.vars)) {
 		if v := r.vars[k]; headerSafe(k) && headerSafe(v) {
@@ -574,7 +602,8 @@ func (c *contact) dial(ctx context.Context, o routing.Offer) {
 	router := c.svc.router
 	c.mu.Lock()
 	info := ringInfo{contact: c.id, caller: c.caller, queue: c.queue.Queue, topic: c.topic,
-		lang: c.queue.Language, waited: time.Since(c.enqueued), codec: c.sess.Codec(), flow: c.flowVersion, vars: c.queue.Vars}
+		lang: c.queue.Language, waited: time.Since(c.enqueued), codec: c.sess.Codec(), flow: c.flowVersion, vars: c.queue.Vars,
+		care: c.queue.Care || c.repeat}
 	c.mu.Unlock()
 	info.name = c.caller
 	if info.topic != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,7 +51,20 @@ type Config struct {
 	// CallbackKeys maps a queue to the key its waiting callers press to
 	// be called back; queues not in it offer no callback key.
 	CallbackKeys map[string]string
+	// Repeats recognises repeat callers, who get routing's care; nil
+	// recognises none.
+	Repeats Repeats
 }
+
+// Repeats tells whether a caller called often enough before arriving at
+// arrived to count as a repeat caller.
+type Repeats interface {
+	Repeat(ctx context.Context, caller string, arrived time.Time) (bool, error)
+}
+
+// repeatLookup bounds the repeat-caller lookup: a slow store must not
+// delay the answer.
+const repeatLookup = 300 * time.Millisecond
 
 // History receives what happens to a contact beyond what routing sees
 // (package history implements it). Its methods must not block.
@@ -88,6 +102,7 @@ type Router interface {
 	Move(id call.ID, queue string) error
 	Exit(id call.ID, key string) error
 	Callback(id call.ID) error
+	TimedOut(id call.ID) error
 }
 
 // queueState shows the router's queues to the IVR's conditions.
@@ -165,6 +180,9 @@ func New(cfg Config, m *media.Engine, catalog *prompts.Catalog, flows Flows,
 	}
 	for _, q := range queues {
 		names = append(names, q.Announce.Periodic...)
+		if m, ok := strings.CutPrefix(q.Overflow, OverflowMessage); ok {
+			names = append(names, m)
+		}
 		if q.Announce.WaitTime {
 			names = append(names, waitTimePrompt)
 		}
@@ -275,7 +293,7 @@ func (s *Service) ServeCall(in *sip.Inbound) {
 
 	c := &contact{
 		id: id, svc: s, in: in, sess: sess, log: log, caller: caller, flowVersion: flowVersion,
-		ctx: in.Context(), connected: make(chan *agentLeg, 1), held: make(chan struct{}, 1), emptied: make(chan struct{}, 1), referred: make(chan sip.ReferTo, 1), rings: make(map[uint64]context.CancelFunc),
+		ctx: in.Context(), connected: make(chan *agentLeg, 1), held: make(chan struct{}, 1), emptied: make(chan struct{}, 1), overflowed: make(chan string, 1), referred: make(chan sip.ReferTo, 1), rings: make(map[uint64]context.CancelFunc),
 	}
 	s.mu.Lock()
 	s.contacts[id] = c
@@ -288,7 +306,9 @@ func (s *Service) ServeCall(in *sip.Inbound) {
 	}()
 
 	// An engine per call: it is cheap and logs with the call's fields.
-	s.cfg.History.Arrived(id, caller, in.Number(), time.Now())
+	arrived := time.Now()
+	s.cfg.History.Arrived(id, caller, in.Number(), arrived)
+	c.repeat = s.repeat(in.Context(), caller, arrived, log)
 	defer func() { s.cfg.History.Ended(id, time.Now()) }()
 	res, err := ivr.NewEngine(log).RunEnv(in.Context(), c, prog, ivr.Env{
 		Caller: caller, Now: s.cfg.Now, Queues: queueState{s.router}, Incidents: s.cfg.Incidents,
@@ -304,6 +324,25 @@ func (s *Service) ServeCall(in *sip.Inbound) {
 	default:
 		log.Info().Str("cause", res.Cause).Strs("path", res.Path).Msg("flow ended")
 	}
+}
+
+// repeat reports whether caller is a repeat caller; withheld numbers
+// never are, and a failed lookup counts as no.
+func (s *Service) repeat(ctx context.Context, caller string, arrived time.Time, log zerolog.Logger) bool {
+	if s.cfg.Repeats == nil || caller == "" || strings.EqualFold(caller, "anonymous") {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, repeatLookup)
+	defer cancel()
+	ok, err := s.cfg.Repeats.Repeat(ctx, caller, arrived)
+	if err != nil {
+		log.Warn().Err(err).Msg("repeat caller not looked up")
+		return false
+	}
+	if ok {
+		log.Info().Msg("repeat caller: care applies")
+	}
+	return ok
 }
 
 // admit counts a call in if there is room for it.
@@ -414,12 +453,31 @@ func (s *Service) Ring(o routing.Offer) {
 	c.ring(o)
 }
 
+// Overflow targets besides a queue name: OverflowCallback offers the
+// caller a callback at max wait (the caller keeps waiting if it declines);
+// OverflowMessage followed by a prompt name plays that prompt and hangs up.
+const (
+	OverflowCallback = "callback"
+	OverflowMessage  = "message:"
+)
+
 // Overflow implements routing.OverflowHandler: a caller who waited the
 // queue's max wait goes to the overflow queue, keeping its first queue
-// time. Other targets (a message, a callback offer) are not supported yet:
-// the caller keeps waiting, and the log says so.
+// time, or is offered a callback (OverflowCallback). Other targets (a
+// message) are not supported yet: the caller keeps waiting, and the log
+// says so.
 func (s *Service) Overflow(o routing.Overflow) {
 	log := s.log.With().Str("contact_id", string(o.Contact)).Str("queue", o.Queue).Str("overflow", o.Target).Logger()
+	if o.Target == OverflowCallback || strings.HasPrefix(o.Target, OverflowMessage) {
+		if c := s.lookup(o.Contact); c != nil {
+			select {
+			case c.overflowed <- o.Target:
+			default:
+			}
+			log.Info().Dur("waited", o.Waited).Msg("max wait reached")
+		}
+		return
+	}
 	if _, ok := s.topics[o.Target]; !ok {
 		log.Warn().Msg("max wait reached; this overflow target is not supported, the caller keeps waiting")
 		return

@@ -318,6 +318,19 @@ func (r *Recorder) Event(ev routing.Event) {
 		c.callback = true
 		c.rec.Outcome = store.OutcomeCallback
 		r.append(c.rec)
+	case routing.ContactTimedOut:
+		// kcc sent the caller away at max wait with a message.
+		orig := ev.Position
+		if c != nil {
+			orig = c.origPos
+			c.rec.Wait = ev.At.Sub(c.rec.QueueEntry)
+			c.rec.Outcome = store.OutcomeOverflow
+			r.append(c.rec)
+		}
+		if ev.Agent != "" {
+			r.queueLog(store.RingCanceled(ev.At, id, ev.Queue, ev.Agent, ev.Rang.Milliseconds()))
+		}
+		r.queueLog(store.ExitWithTimeout(ev.At, id, ev.Queue, ev.Position, orig, secs(ev.Waited)))
 	case routing.ContactExitedEmpty:
 		orig := ev.Position
 		if c != nil {

@@ -57,6 +57,10 @@ const (
 	// Contact, Queue, Position (before the queue emptied), Waited,
 	// Priority, Level, Predicted.
 	ContactExitedEmpty
+	// ContactTimedOut: kcc ended the contact's wait at its queue's
+	// MaxWait (Router.TimedOut; EXITWITHTIMEOUT in queue_log). Like
+	// ContactAbandoned.
+	ContactTimedOut
 )
 
 var eventKindNames = [...]string{
@@ -73,6 +77,7 @@ var eventKindNames = [...]string{
 	ContactExited:      "contact-exited",
 	ContactCallback:    "contact-callback",
 	ContactExitedEmpty: "contact-exited-empty",
+	ContactTimedOut:    "contact-timed-out",
 }
 
 // String returns the kind's name, e.g. "offer-ringing".

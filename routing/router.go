@@ -865,6 +865,24 @@ func (r *Router) Exit(id call.ID, key string) error {
 	return nil
 }
 
+// TimedOut takes a waiting contact out of its queue because it reached the
+// queue's MaxWait and the lifecycle layer ends the wait (a message, then a
+// hang-up: Asterisk's EXITWITHTIMEOUT). It emits ContactTimedOut. Like
+// Exit, it fails with ErrUnknownContact when the contact is not waiting
+// (an agent answered just then).
+func (r *Router) TimedOut(id call.ID) error {
+	r.mu.Lock()
+	c, ok := r.contacts[id]
+	if ok && !r.closed && c.agent == nil {
+		r.abandon(c, ContactTimedOut, "")
+	}
+	r.flush()
+	if !ok || c.agent != nil {
+		return fmt.Errorf("timed out %q: %w", id, ErrUnknownContact)
+	}
+	return nil
+}
+
 // Callback turns a waiting contact into a callback in place: the caller
 // hangs up and is called back when the contact reaches an agent. It keeps
 // its position, first queue time, escalation level and priority, and no
@@ -927,9 +945,13 @@ func (r *Router) abandon(c *contact, kind EventKind, reason string) {
 	ev := Event{Kind: kind, At: now, Contact: c.ID, Queue: q.Name, Waited: waited, Reason: reason,
 		Priority: c.priority, Level: c.level, Predicted: c.predict, Callback: c.Callback}
 	// A cancelled callback says nothing of callers' patience on the line,
-	// so its wait counts like an answered one (a censored observation).
-	q.hist.outcome(now.Sub(c.joined), !c.Callback, r.cfg.EWT.Window)
-	q.stats.abandoned++
+	// and neither does a caller kcc sent away at max wait: their waits
+	// count like answered ones (censored observations).
+	timedOut := kind == ContactTimedOut
+	q.hist.outcome(now.Sub(c.joined), !c.Callback && !timedOut, r.cfg.EWT.Window)
+	if !timedOut {
+		q.stats.abandoned++
+	}
 	ev.Position = r.unqueue(c)
 	delete(r.contacts, c.ID)
 	c.stopTimer()

@@ -450,3 +450,25 @@ func TestExitReportsTheKey(t *testing.T) {
 		}
 	})
 }
+
+func TestTimedOutEndsTheWaitWithoutAnAbandon(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, Config{RingTimeout: 15 * time.Second, WrapUp: 10 * time.Second}, testQueues(), testAgents())
+		f.mustEnqueue(t, "paspoort", "c1")
+		advance(4 * time.Second)
+		f.obs.take()
+		if err := f.TimedOut("c1"); err != nil {
+			t.Fatal(err)
+		}
+		evs := f.obs.take()
+		if len(evs) != 1 || evs[0].Kind != ContactTimedOut || evs[0].Waited != 4*time.Second || evs[0].Position != 1 {
+			t.Errorf("events %+v, want one contact-timed-out after 4s at position 1", evs)
+		}
+		if st, _ := f.QueueStats("paspoort"); st.Abandoned != 0 {
+			t.Errorf("QueueStats.Abandoned = %d, want 0: kcc ended the wait, the caller did not give up", st.Abandoned)
+		}
+		if err := f.TimedOut("c1"); !errors.Is(err, ErrUnknownContact) {
+			t.Errorf("second TimedOut: %v, want ErrUnknownContact", err)
+		}
+	})
+}

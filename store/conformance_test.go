@@ -142,6 +142,34 @@ func runConformance(t *testing.T, fresh func(testing.TB) database) {
 
 	})
 
+	t.Run("contacts counted per caller in a half-open range", func(t *testing.T) {
+		s := openStore(t, fresh(t))
+		cs := []Contact{
+			{ID: "a1", Caller: "h:aa", Arrival: at(-3600)},
+			{ID: "a2", Caller: "h:aa", Arrival: at(0)},
+			{ID: "a3", Caller: "h:aa", Arrival: at(60)},
+			{ID: "b1", Caller: "h:bb", Arrival: at(30)},
+		}
+		if err := s.WriteBatch(ctx, &Batch{Contacts: cs}); err != nil {
+			t.Fatalf("WriteBatch: %v", err)
+		}
+		for _, tc := range []struct {
+			caller string
+			r      Range
+			want   int
+		}{
+			{"h:aa", Range{From: at(0), To: at(60)}, 1}, // a2 only: To is excluded
+			{"h:aa", Range{From: at(-3600), To: at(61)}, 3},
+			{"h:aa", Range{To: at(60)}, 2},
+			{"h:bb", Range{From: at(0)}, 1},
+			{"h:cc", Range{}, 0},
+		} {
+			if n, err := s.CountCallerContacts(ctx, tc.caller, tc.r); err != nil || n != tc.want {
+				t.Errorf("CountCallerContacts(%s, %v-%v) = %d, %v; want %d", tc.caller, tc.r.From, tc.r.To, n, err, tc.want)
+			}
+		}
+	})
+
 	t.Run("max seq spans the append-only tables", func(t *testing.T) {
 		s := openStore(t, fresh(t))
 		if n, err := s.MaxSeq(ctx); err != nil || n != 0 {

@@ -167,6 +167,12 @@ func (p *Postgres) Contacts(ctx context.Context, r Range) (out []Contact, err er
 	return out, err
 }
 
+// CountCallerContacts implements [Store].
+func (p *Postgres) CountCallerContacts(ctx context.Context, caller string, r Range) (n int, err error) {
+	err = p.read(ctx, func(ex execer) (err error) { n, err = postgresDialect.countCallerContacts(ctx, ex, caller, r); return })
+	return n, err
+}
+
 // AgentStates implements [Store].
 func (p *Postgres) AgentStates(ctx context.Context, agent string, r Range) (out []AgentState, err error) {
 	err = p.read(ctx, func(ex execer) (err error) { out, err = postgresDialect.agentStates(ctx, ex, agent, r); return })

@@ -343,6 +343,13 @@ func (d dialect) contacts(ctx context.Context, ex execer, rg Range) ([]Contact, 
 	return out, err
 }
 
+func (d dialect) countCallerContacts(ctx context.Context, ex execer, caller string, rg Range) (int, error) {
+	from, to := rg.bounds()
+	n, err := queryInt(ctx, ex, "caller contacts",
+		`SELECT COUNT(*) FROM contacts WHERE caller = $1 AND arrival_us >= $2 AND arrival_us < $3`, caller, from, to)
+	return int(n), err
+}
+
 func (d dialect) agentStates(ctx context.Context, ex execer, agent string, rg Range) ([]AgentState, error) {
 	from, to := rg.bounds()
 	sql := `SELECT id, agent, state, reason, time_us FROM agent_states WHERE time_us >= $1 AND time_us < $2`

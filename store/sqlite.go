@@ -131,6 +131,11 @@ func (s *SQLite) Contacts(ctx context.Context, r Range) ([]Contact, error) {
 	return sqliteDialect.contacts(ctx, s.ex(), r)
 }
 
+// CountCallerContacts implements [Store].
+func (s *SQLite) CountCallerContacts(ctx context.Context, caller string, r Range) (int, error) {
+	return sqliteDialect.countCallerContacts(ctx, s.ex(), caller, r)
+}
+
 // AgentStates implements [Store].
 func (s *SQLite) AgentStates(ctx context.Context, agent string, r Range) ([]AgentState, error) {
 	return sqliteDialect.agentStates(ctx, s.ex(), agent, r)

@@ -33,6 +33,9 @@ type Store interface {
 	Contact(ctx context.Context, id call.ID) (Contact, error)
 	// Contacts returns the contacts that arrived in r, in arrival order.
 	Contacts(ctx context.Context, r Range) ([]Contact, error)
+	// CountCallerContacts counts the contacts of caller (as stored: its
+	// pseudonym or number) that arrived in r, for repeat-caller detection.
+	CountCallerContacts(ctx context.Context, caller string, r Range) (int, error)
 	// AgentStates returns agent state changes in r (all agents when agent is
 	// empty), in time order.
 	AgentStates(ctx context.Context, agent string, r Range) ([]AgentState, error)

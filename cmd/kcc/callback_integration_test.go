@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -159,4 +160,70 @@ func pcmaPayloadsTo(pkts []peertest.Packet, ip netip.Addr) [][]byte {
 		}
 	}
 	return out
+}
+
+// TestIntegrationOverflowCallback: a queue whose max wait overflows to a
+// callback offers it by itself. The caller presses nothing but an unrelated
+// key while waiting, hears the offer after max wait, confirms with 1 and is
+// hung up on; the contact waits on as a callback in its place.
+func TestIntegrationOverflowCallback(t *testing.T) {
+	const subnet = "127.0.47"
+	k := startKCC(t, subnet+".1", func(c *config.Config) {
+		c.Trunk = config.Trunk{Proxy: subnet + ".9:5060", Transport: "udp", Identity: "14070"}
+		for i := range c.Queues {
+			if c.Queues[i].Name == "paspoort" {
+				c.Queues[i].MaxWait = 3 * time.Second
+				c.Queues[i].Overflow = "callback"
+			}
+		}
+	})
+	capture := peertest.StartCapture(t, "udp and src host "+k.ip+" and dst host "+subnet+".2")
+	// 1 for Dutch, 1 for passports; 5 means nothing in the queue; the last 1
+	// lands in the number read back after the 3 s max wait.
+	res := callScenario(t, k, subnet+".2", "hungup.xml", pcmaCaller, 10*time.Second, '1', '1', '5', '1')
+	if res.ExitCode != 0 {
+		t.Fatalf("kcc did not hang up after the overflow callback was confirmed (SIPp exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if !containsRun(pcmaPayloads(capture.Stop()), promptFrames(t, "terugbellen-bevestigd")) {
+		t.Error("the caller did not hear that the callback was accepted")
+	}
+	settle(t, k)
+	if got := k.router.Waiting("paspoort"); len(got) != 1 {
+		t.Fatalf("paspoort holds %v, want the callback", got)
+	}
+}
+
+// TestIntegrationOverflowMessage: a queue whose max wait overflows to a
+// message plays it and hangs up; queue_log says EXITWITHTIMEOUT.
+func TestIntegrationOverflowMessage(t *testing.T) {
+	const subnet = "127.0.49"
+	queueLog := filepath.Join(t.TempDir(), "queue_log")
+	k := startKCC(t, subnet+".1", func(c *config.Config) {
+		c.Store.QueueLog = queueLog
+		for i := range c.Queues {
+			if c.Queues[i].Name == "paspoort" {
+				c.Queues[i].MaxWait = 2 * time.Second
+				c.Queues[i].Overflow = "message:drukte"
+			}
+		}
+	})
+	capture := peertest.StartCapture(t, "udp and src host "+k.ip+" and dst host "+subnet+".2")
+	res := callScenario(t, k, subnet+".2", "hungup.xml", pcmaCaller, 15*time.Second, '1', '1')
+	if res.ExitCode != 0 {
+		t.Fatalf("kcc did not hang up after the max wait message (SIPp exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if !containsRun(pcmaPayloads(capture.Stop()), promptFrames(t, "drukte")) {
+		t.Error("the caller did not hear the max wait message")
+	}
+	settle(t, k)
+	b, err := os.ReadFile(queueLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`\|paspoort\|NONE\|EXITWITHTIMEOUT\|1\|1\|[23]\n`).Match(b) {
+		t.Errorf("queue_log has no EXITWITHTIMEOUT line after 2-3 s:\n%s", b)
+	}
+	if got := k.router.Waiting("paspoort"); len(got) != 0 {
+		t.Errorf("paspoort still holds %v", got)
+	}
 }

@@ -104,3 +104,33 @@ func (c callbackStore) CallbacksSince(ctx context.Context, number string, since 
 	}
 	return db.CountCallbacks(ctx, c.key(number), since)
 }
+
+// repeatCallers recognises repeat callers by their stored number (the
+// pseudonym, or the number when raw numbers are kept) in the call records.
+type repeatCallers struct {
+	st     storeCloser
+	rec    *history.Recorder
+	within time.Duration
+	calls  int
+}
+
+// repeats is the contact layer's repeat-caller check, nil when
+// routing.care.repeat_calls is 0.
+func (a *app) repeats() contact.Repeats {
+	c := a.cfg.Routing.Care
+	if c.RepeatCalls == 0 {
+		return nil
+	}
+	return repeatCallers{st: a.store, rec: a.history, within: c.RepeatWithin, calls: c.RepeatCalls}
+}
+
+func (r repeatCallers) Repeat(ctx context.Context, caller string, arrived time.Time) (bool, error) {
+	db, ok := r.st.(interface {
+		CountCallerContacts(ctx context.Context, caller string, rg store.Range) (int, error)
+	})
+	if !ok {
+		return false, fmt.Errorf("store %T cannot count a caller's contacts", r.st)
+	}
+	n, err := db.CountCallerContacts(ctx, r.rec.Caller(caller), store.Range{From: arrived.Add(-r.within), To: arrived})
+	return n >= r.calls, err
+}

@@ -81,6 +81,9 @@ func startKCC(t *testing.T, ip string, mutate func(*config.Config)) *testKCC {
 	cfg.Routing.RingTimeout = 5 * time.Second
 	cfg.Routing.WrapUp = 500 * time.Millisecond
 	cfg.Log.Level = "debug"
+	// Tests call from one number again and again: repeat-caller care (and
+	// its extra wrap-up) only where a test asks for it.
+	cfg.Routing.Care.RepeatWithin, cfg.Routing.Care.RepeatCalls = 0, 0
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -261,13 +261,15 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 		Callback:       a.callbackConfig(),
 		Transfers:      transferNumbers(cfg.Transfers),
 		CallbackKeys:   callbackKeys(cfg.Queues),
+		Repeats:        a.repeats(),
 	},
 		a.media, catalog, a.flows, queues, phones{a.reg, a.sip}, log)
 	if err != nil {
 		return nil, errors.Join(err, a.close())
 	}
 	a.router, err = routing.New(routing.Config{RingTimeout: cfg.Routing.RingTimeout, WrapUp: cfg.Routing.WrapUp,
-		MaxMisses: cfg.Routing.MaxMisses, MissReason: cfg.Routing.MissReason},
+		MaxMisses: cfg.Routing.MaxMisses, MissReason: cfg.Routing.MissReason,
+		Care: routing.Care{Skill: cfg.Routing.Care.Skill, Priority: cfg.Routing.Care.Priority, WrapUp: cfg.Routing.Care.WrapUp}},
 		queues, agents, a.svc, routing.SystemClock(), log.With().Str("component", "routing").Logger(),
 		routing.WithObserver(a.history), routing.WithOverflow(a.svc), routing.WithEmpty(a.svc))
 	if err != nil {

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"kcc/config"
 	"kcc/peertest"
+	"kcc/routing"
 )
 
 // TestIntegrationBlindTransfer: a baresip agent who took a passport call
@@ -81,5 +83,43 @@ func TestIntegrationBlindTransfer(t *testing.T) {
 		if !regexp.MustCompile(re).Match(b) {
 			t.Errorf("queue_log lacks %s:\n%s", re, b)
 		}
+	}
+}
+
+// TestIntegrationRepeatCaller: with routing.care.repeat_calls 1, a number's
+// second call within the period is a repeat caller: its agent INVITE says
+// X-KCC-Care: yes, which the first call's did not.
+func TestIntegrationRepeatCaller(t *testing.T) {
+	const subnet = "127.0.48"
+	k := startKCC(t, subnet+".1", func(c *config.Config) {
+		c.Routing.Care = config.Care{Priority: 20, WrapUp: 100 * time.Millisecond, RepeatWithin: time.Hour, RepeatCalls: 1}
+	})
+	capture := peertest.StartCapture(t, "udp port 5081")
+	agent := startAgent(t, k, "2001", subnet+".2", "auto")
+	for i := range 2 {
+		if res := callChoosing(t, k, subnet+".3", 2*time.Second, '1', '1'); res.ExitCode != 0 {
+			t.Fatalf("call %d failed (SIPp exit %d):\n%s", i+1, res.ExitCode, res.Output)
+		}
+		if _, err := agent.WaitEvent("CALL_CLOSED", 5*time.Second); err != nil {
+			t.Fatalf("call %d: the agent's call did not end: %v", i+1, err)
+		}
+		waitFor(t, 5*time.Second, "agent available again", func() bool { return k.agentState("2001") == routing.Available })
+	}
+	settle(t, k)
+	var invites []peertest.Packet
+	for _, p := range capture.Stop() {
+		if p.Dst.Addr() == netip.MustParseAddr(subnet+".2") && bytes.HasPrefix(p.Payload, []byte("INVITE ")) {
+			invites = append(invites, p)
+		}
+	}
+	if len(invites) != 2 {
+		t.Fatalf("captured %d INVITEs to the agent, want 2", len(invites))
+	}
+	care := regexp.MustCompile(`(?m)^X-KCC-Care: yes\r$`)
+	if care.Match(invites[0].Payload) {
+		t.Errorf("the first call is marked as a repeat caller:\n%s", invites[0].Payload)
+	}
+	if !care.Match(invites[1].Payload) {
+		t.Errorf("the second call is not marked as a repeat caller:\n%s", invites[1].Payload)
 	}
 }
