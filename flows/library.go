@@ -36,6 +36,8 @@ type Version struct {
 	Hash    string // full SHA-256 of the file's content, hex
 	Loaded  time.Time
 	Program *ivr.Program
+	// Source is the file's text as loaded, for the history store.
+	Source []byte
 }
 
 // Status describes a flow for admins: its versions, oldest first, which one
@@ -55,6 +57,10 @@ type Config struct {
 	Checker ivr.Checker
 	// Now is the clock for version ids; nil means time.Now.
 	Now func() time.Time
+	// Deployed, if set, is told of every new version once it runs (the
+	// history store keeps them). It is called with the library's lock
+	// held, so it must not call back into the Library.
+	Deployed func(v Version)
 }
 
 // Library holds every flow version and the current one per flow. Its
@@ -157,7 +163,7 @@ func (l *Library) Reload() ([]Version, error) {
 			continue
 		}
 		v := &Version{ID: hx[:12] + "-" + now.Format("20060102T150405Z"), Flow: prog.Name(), File: file,
-			Hash: hx, Loaded: now, Program: prog}
+			Hash: hx, Loaded: now, Program: prog, Source: src}
 		next[v.Flow] = v
 		fresh = append(fresh, v)
 	}
@@ -187,6 +193,11 @@ func (l *Library) Reload() ([]Version, error) {
 	}
 	l.current = next
 	l.byNumber.Store(&numbers)
+	if l.cfg.Deployed != nil {
+		for _, v := range out {
+			l.cfg.Deployed(v)
+		}
+	}
 	return out, nil
 }
 

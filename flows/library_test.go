@@ -186,3 +186,37 @@ func TestBuiltin(t *testing.T) {
 		t.Errorf("Programs() = %d, want 1", len(ps))
 	}
 }
+
+func TestDeployedIsToldOfEveryNewVersionOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "flow.yaml")
+	write := func(src string) {
+		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(flowYAML("t", "1234", "welkom"))
+	var told []Version
+	lib, err := New(Config{Files: []string{file}, Deployed: func(v Version) { told = append(told, v) }}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lib.Reload(); err != nil { // unchanged: nothing new
+		t.Fatal(err)
+	}
+	write("broken: [")
+	if _, err := lib.Reload(); err == nil {
+		t.Fatal("a broken file was deployed")
+	}
+	v2 := flowYAML("t", "1234", "tot-ziens")
+	write(v2)
+	if _, err := lib.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if len(told) != 2 || told[0].Flow != "t" || string(told[1].Source) != v2 || told[0].ID == told[1].ID {
+		t.Fatalf("Deployed was told %d versions, want the first and the changed one with their text", len(told))
+	}
+	_, current, _ := lib.Program("1234")
+	if told[1].ID != current {
+		t.Errorf("last version told %s, running %s", told[1].ID, current)
+	}
+}

@@ -142,6 +142,35 @@ func runConformance(t *testing.T, fresh func(testing.TB) database) {
 
 	})
 
+	t.Run("flow versions are kept once each", func(t *testing.T) {
+		s := openStore(t, fresh(t))
+		v1 := FlowVersion{ID: "4b42a3a82768-20260302T083015Z", Flow: "14070", File: "flows/14070.yaml",
+			Hash: "4b42a3a82768ff", Deployed: at(0), Source: "flow: 14070\nnumbers: [\"14070\"]\n"}
+		v2 := v1
+		v2.ID, v2.Hash, v2.Deployed, v2.Source = "9c1d00aa0000-20260302T093015Z", "9c1d00aa00", at(3600), "flow: 14070 # v2\n"
+		other := FlowVersion{ID: "x-1", Flow: "nood", File: "nood.yaml", Hash: "x", Deployed: at(10), Source: "flow: nood\n"}
+		for _, v := range []FlowVersion{v2, v1, other, v1} { // v1 twice: stored once
+			if err := s.SaveFlowVersion(ctx, v); err != nil {
+				t.Fatalf("SaveFlowVersion(%s): %v", v.ID, err)
+			}
+		}
+		got, err := s.FlowVersions(ctx, "14070")
+		if err != nil || !reflect.DeepEqual(got, []FlowVersion{v1, v2}) {
+			t.Errorf("FlowVersions(14070) = %+v, %v; want v1, v2", got, err)
+		}
+		changed := v1
+		changed.Source = "tampered"
+		if err := s.SaveFlowVersion(ctx, changed); err != nil {
+			t.Fatalf("SaveFlowVersion(again): %v", err)
+		}
+		if got, _ := s.FlowVersions(ctx, "14070"); len(got) != 2 || got[0].Source != v1.Source {
+			t.Errorf("a stored version changed: %+v", got)
+		}
+		if err := s.SaveFlowVersion(ctx, FlowVersion{ID: "bad\x00", Flow: "f", Deployed: at(0)}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("SaveFlowVersion(NUL) = %v, want ErrInvalid", err)
+		}
+	})
+
 	t.Run("contacts counted per caller in a half-open range", func(t *testing.T) {
 		s := openStore(t, fresh(t))
 		cs := []Contact{

@@ -33,6 +33,11 @@ type Store interface {
 	Contact(ctx context.Context, id call.ID) (Contact, error)
 	// Contacts returns the contacts that arrived in r, in arrival order.
 	Contacts(ctx context.Context, r Range) ([]Contact, error)
+	// SaveFlowVersion stores a deployed flow version (once: saving an id
+	// again changes nothing), committed before it returns.
+	SaveFlowVersion(ctx context.Context, v FlowVersion) error
+	// FlowVersions returns the stored versions of flow, oldest first.
+	FlowVersions(ctx context.Context, flow string) ([]FlowVersion, error)
 	// CountCallerContacts counts the contacts of caller (as stored: its
 	// pseudonym or number) that arrived in r, for repeat-caller detection.
 	CountCallerContacts(ctx context.Context, caller string, r Range) (int, error)

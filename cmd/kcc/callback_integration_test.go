@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,6 +147,22 @@ func TestIntegrationCallback(t *testing.T) {
 	}
 	if got := k2.router.Waiting("paspoort"); len(got) != 0 {
 		t.Errorf("paspoort still holds %v", got)
+	}
+	// The call record names the flow version it ran, and the store keeps
+	// that version's text.
+	db := k2.store.(interface {
+		Contact(context.Context, call.ID) (store.Contact, error)
+		FlowVersions(context.Context, string) ([]store.FlowVersion, error)
+	})
+	rec, err := db.Contact(t.Context(), id)
+	if err != nil || rec.Outcome != store.OutcomeCallback || rec.FlowVersion == "" {
+		t.Fatalf("call record %+v, %v; want outcome callback with a flow version", rec, err)
+	}
+	versions, err := db.FlowVersions(t.Context(), "14070")
+	if err != nil || !slices.ContainsFunc(versions, func(v store.FlowVersion) bool {
+		return v.ID == rec.FlowVersion && strings.Contains(v.Source, "flow: ")
+	}) {
+		t.Errorf("flow version %s of the call is not stored with its text: %d versions, %v", rec.FlowVersion, len(versions), err)
 	}
 }
 

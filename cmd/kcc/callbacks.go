@@ -8,6 +8,7 @@ import (
 
 	"kcc/call"
 	"kcc/contact"
+	"kcc/flows"
 	"kcc/history"
 	"kcc/store"
 )
@@ -133,4 +134,22 @@ func (r repeatCallers) Repeat(ctx context.Context, caller string, arrived time.T
 	}
 	n, err := db.CountCallerContacts(ctx, r.rec.Caller(caller), store.Range{From: arrived.Add(-r.within), To: arrived})
 	return n >= r.calls, err
+}
+
+// keepFlowVersion stores a deployed flow version, so that a call record's
+// flow version can be read back. A store that is down loses the version's
+// text, not the deployment: the failure is logged.
+func (a *app) keepFlowVersion(v flows.Version) {
+	db, ok := a.store.(interface {
+		SaveFlowVersion(ctx context.Context, v store.FlowVersion) error
+	})
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := db.SaveFlowVersion(ctx, store.FlowVersion{ID: v.ID, Flow: v.Flow, File: v.File, Hash: v.Hash,
+		Deployed: v.Loaded, Source: string(v.Source)}); err != nil {
+		a.log.Error().Err(err).Str("flow", v.Flow).Str("version", v.ID).Msg("flow version not stored")
+	}
 }

@@ -162,11 +162,12 @@ func newApp(cfg config.Config, log zerolog.Logger, opts ...appOption) (*app, err
 		return nil, err
 	}
 	a := &app{log: log, cfg: cfg}
-	if a.flows, err = flows.New(flows.Config{Files: cfg.Flows.Files, Checker: checker{catalog, queues, cfg.Transfers}},
-		log.With().Str("component", "flows").Logger()); err != nil {
-		return nil, err
-	}
+	// The store opens first, so that the first versions are kept too.
 	if err := a.openHistory(cfg.Store, log); err != nil {
+		return nil, errors.Join(err, a.closeHistory())
+	}
+	if a.flows, err = flows.New(flows.Config{Files: cfg.Flows.Files, Checker: checker{catalog, queues, cfg.Transfers},
+		Deployed: a.keepFlowVersion}, log.With().Str("component", "flows").Logger()); err != nil {
 		return nil, errors.Join(err, a.closeHistory())
 	}
 	// An incident message must exist in every language a flow speaks.
