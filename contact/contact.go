@@ -67,6 +67,17 @@ type agentLeg struct {
 	offer routing.Offer
 	conn  agentConn
 	sess  *media.Session
+	// viaTransfer: the leg came by an attended transfer (a colleague the
+	// agent consulted), so the router never offered it: the agent is
+	// marked busy instead, until the conversation ends.
+	viaTransfer bool
+}
+
+// talkEnd is how a conversation ended.
+type talkEnd struct {
+	requeue  bool      // the agent's side failed: the caller is queued again in place
+	transfer string    // blind transfer: a queue or a transfer target
+	next     *agentLeg // attended transfer: the consulted colleague takes over
 }
 
 var _ ivr.Call = (*contact)(nil)
@@ -179,7 +190,11 @@ func (c *contact) Enqueue(ctx context.Context, q ivr.QueueRequest) error {
 			c.log.Info().Str("queue", q.Queue).Dur("waited", time.Since(first)).Msg("caller left the queue with the exit key")
 			return nil // the flow goes on at the queue node's next
 		}
-		requeue, transfer := c.talk(ctx, leg)
+		end := c.talk(ctx, leg)
+		for end.next != nil {
+			end = c.talk(ctx, end.next)
+		}
+		requeue, transfer := end.requeue, end.transfer
 		switch {
 		case transfer != "" && c.svc.topics[transfer] == "" && c.svc.cfg.Transfers[transfer] != "":
 			return c.Transfer(ctx, transfer, q.Language)
@@ -388,7 +403,7 @@ const waitTimePrompt = "wachttijd"
 // the call (re-INVITE with sendonly or inactive), the caller hears hold music.
 // It reports whether the agent's side failed (rather than hung up) while the
 // caller is still there: the caller is then to be queued again.
-func (c *contact) talk(ctx context.Context, leg *agentLeg) (requeue bool, transfer string) {
+func (c *contact) talk(ctx context.Context, leg *agentLeg) (end talkEnd) {
 	start := time.Now()
 	c.log.Info().Str("agent", leg.offer.Agent).Msg("agent connected")
 	tctx, stop := context.WithCancel(ctx)
@@ -415,8 +430,20 @@ func (c *contact) talk(ctx context.Context, leg *agentLeg) (requeue bool, transf
 		var err error
 		select {
 		case to := <-c.referred:
-			c.log.Info().Str("agent", leg.offer.Agent).Str("to", to.User).Msg("agent transferred the call")
-			transfer = to.User
+			if to.Replaces != "" {
+				next, err := c.svc.takeConsultation(tctx, to.Replaces, leg.offer.Agent)
+				if err != nil {
+					c.log.Warn().Err(err).Msg("attended transfer failed: the conversation goes on")
+					endPhase()
+					<-done
+					continue
+				}
+				c.log.Info().Str("agent", leg.offer.Agent).Str("to", next.offer.Agent).Msg("agent transferred the call after consulting")
+				end.next = next
+			} else {
+				c.log.Info().Str("agent", leg.offer.Agent).Str("to", to.User).Msg("agent transferred the call")
+				end.transfer = to.User
+			}
 			endPhase()
 			<-done
 			stop()
@@ -446,30 +473,54 @@ func (c *contact) talk(ctx context.Context, leg *agentLeg) (requeue bool, transf
 	_ = leg.sess.Close()
 	// Before the router hears of the end, so the record has the talk
 	// before the wrap-up starts.
-	if transfer != "" {
-		c.svc.cfg.History.Transferred(c.id, leg.offer.Agent, transfer, quality(st), quality(at), time.Now())
-	} else {
+	switch {
+	case leg.viaTransfer:
+		// The router never had this conversation: only the busy flag ends.
+		c.svc.setBusy(leg.offer.Agent, false, c.log)
+	case end.next != nil:
+		c.svc.cfg.History.Transferred(c.id, leg.offer.Agent, end.next.offer.Agent, true, quality(st), quality(at), time.Now())
+	case end.transfer != "":
+		c.svc.cfg.History.Transferred(c.id, leg.offer.Agent, end.transfer, false, quality(st), quality(at), time.Now())
+	default:
 		c.svc.cfg.History.Talked(c.id, leg.offer.Agent, by == "caller", quality(st), quality(at), time.Now())
 	}
-	c.svc.router.Ended(c.id)
+	if !leg.viaTransfer {
+		c.svc.router.Ended(c.id)
+	}
 	c.log.Info().Str("agent", leg.offer.Agent).Str("hung_up_by", by).Dur("talk", time.Since(start)).
 		Uint64("caller_rtp_in", st.PacketsReceived).Uint64("caller_rtp_out", st.PacketsSent).
 		Int64("caller_rtp_lost", st.PacketsLost).
 		Uint64("agent_rtp_in", at.PacketsReceived).Uint64("agent_rtp_out", at.PacketsSent).
 		Int64("agent_rtp_lost", at.PacketsLost).
 		Msg("conversation ended")
-	if transfer != "" && ctx.Err() == nil {
-		return false, transfer
+	if ctx.Err() != nil {
+		if end.next != nil { // the caller left as the colleague took over
+			c.drop(end.next)
+			c.svc.setBusy(end.next.offer.Agent, false, c.log)
+		}
+		return talkEnd{}
 	}
-	return ctx.Err() == nil && leg.conn.Failed(), ""
+	if end.next == nil && end.transfer == "" {
+		end.requeue = leg.conn.Failed()
+	}
+	return end
 }
 
 // agentRefer decides a transfer the agent asks for with REFER: to one of
 // kcc's queues (the caller keeps its topic and first queue time) or to a
-// configured transfer target. Attended transfers are refused for now.
+// configured transfer target, or, with Replaces, to the colleague the agent
+// consulted in a call through kcc (attended transfer).
 func (c *contact) agentRefer(to sip.ReferTo) error {
 	if to.Replaces != "" {
-		return errors.New("attended transfer is not supported")
+		if !c.svc.hasConsultation(to.Replaces) {
+			return fmt.Errorf("%w: no consultation call matches Replaces %q", sip.ErrReferRefused, to.Replaces)
+		}
+		select {
+		case c.referred <- to:
+			return nil
+		default:
+			return errors.New("a transfer is already under way")
+		}
 	}
 	_, queue := c.svc.topics[to.User]
 	_, target := c.svc.cfg.Transfers[to.User]

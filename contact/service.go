@@ -74,7 +74,8 @@ type History interface {
 	Talked(id call.ID, agent string, callerHungUp bool, callerLeg, agentLeg store.LegQuality, at time.Time)
 	// Transferred is Talked for a conversation the agent ended with a
 	// blind transfer to target (a queue or a transfer target).
-	Transferred(id call.ID, agent, target string, callerLeg, agentLeg store.LegQuality, at time.Time)
+	// An attended one hands the caller to the consulted colleague (target).
+	Transferred(id call.ID, agent, target string, attended bool, callerLeg, agentLeg store.LegQuality, at time.Time)
 	Ended(id call.ID, at time.Time)
 	CallbackEnded(id call.ID, answered bool, at time.Time)
 }
@@ -87,7 +88,7 @@ func (noHistory) IVREnded(call.ID, string, []string, string, time.Time)         
 func (noHistory) Talked(call.ID, string, bool, store.LegQuality, store.LegQuality, time.Time) {}
 func (noHistory) Ended(call.ID, time.Time)                                                    {}
 func (noHistory) CallbackEnded(call.ID, bool, time.Time)                                      {}
-func (noHistory) Transferred(call.ID, string, string, store.LegQuality, store.LegQuality, time.Time) {
+func (noHistory) Transferred(call.ID, string, string, bool, store.LegQuality, store.LegQuality, time.Time) {
 }
 
 // Router is the part of routing.Router a contact drives.
@@ -103,6 +104,7 @@ type Router interface {
 	Exit(id call.ID, key string) error
 	Callback(id call.ID) error
 	TimedOut(id call.ID) error
+	SetBusy(agentID string, busy bool) error
 }
 
 // queueState shows the router's queues to the IVR's conditions.
@@ -143,8 +145,9 @@ type Service struct {
 
 	mu        sync.Mutex
 	contacts  map[call.ID]*contact
-	callbacks map[call.ID]*callback // pending callback requests
-	admitted  int                   // calls past admission control, answered or not
+	callbacks map[call.ID]*callback    // pending callback requests
+	internals map[string]*internalCall // consultation calls by their dialog id at kcc
+	admitted  int                      // calls past admission control, answered or not
 	calls     sync.WaitGroup
 }
 
@@ -168,6 +171,7 @@ func New(cfg Config, m *media.Engine, catalog *prompts.Catalog, flows Flows,
 		announce:  make(map[string]routing.Announcements),
 		contacts:  make(map[call.ID]*contact),
 		callbacks: make(map[call.ID]*callback),
+		internals: make(map[string]*internalCall),
 	}
 	s.life, s.close = context.WithCancel(context.Background())
 	for _, q := range queues {
@@ -234,6 +238,13 @@ func (s *Service) ServeCall(in *sip.Inbound) {
 	log := s.log.With().Str("contact_id", string(id)).Str("sip_call_id", in.CallID()).Logger()
 	log.Info().Str("number", in.Number()).Str("from", caller).Str("source", in.Source()).Msg("incoming call")
 
+	if b, ok := s.phones.Lookup(in.Number()); ok {
+		// An agent dialling a colleague: a consultation call.
+		if from, ok := s.fromAgent(in); ok {
+			s.serveInternal(in, from, b, log)
+			return
+		}
+	}
 	prog, flowVersion, ok := s.flows.Program(in.Number())
 	if !ok {
 		log.Info().Msg("unknown number: 404")

@@ -178,11 +178,15 @@ func (r *Recorder) Talked(id call.ID, agent string, callerHungUp bool, caller, a
 }
 
 // Transferred records the end of a conversation the agent ended with a
-// blind transfer to target: a queue (the contact goes on there) or an
-// outside number.
-func (r *Recorder) Transferred(id call.ID, agent, target string, caller, agentLeg store.LegQuality, at time.Time) {
-	r.talked(id, agent, caller, agentLeg, at, map[string]any{"transferred_to": target},
+// transfer to target: blind, to a queue (the contact goes on there) or an
+// outside number; attended, to the colleague the agent consulted (who
+// takes the caller; Asterisk's BRIDGE method).
+func (r *Recorder) Transferred(id call.ID, agent, target string, attended bool, caller, agentLeg store.LegQuality, at time.Time) {
+	r.talked(id, agent, caller, agentLeg, at, map[string]any{"transferred_to": target, "attended": attended},
 		func(c *contactState, hold, talk int64) store.QueueLogEntry {
+			if attended {
+				return store.AttendedTransfer(at, string(id), c.rec.Queue, agent, "BRIDGE", target, hold, talk, c.origPos)
+			}
 			return store.BlindTransfer(at, string(id), c.rec.Queue, agent, target, "kcc", hold, talk, c.origPos)
 		})
 }

@@ -144,3 +144,30 @@ func referrerContact(req *sipmsg.Request) sipmsg.Uri {
 	}
 	return req.From().Address
 }
+
+// DialogID is the dialog's id as sipgo makes it (Call-ID and both tags):
+// what a Replaces header naming this dialog resolves to.
+func (c *Inbound) DialogID() string { return c.d.ID }
+
+// ReplacesDialogIDs reads a Replaces value ("call-id;to-tag=a;from-tag=b",
+// RFC 3891) into the ids of the dialog it names, as seen by its UAS (the
+// to-tag is the recipient's) and, for peers that swap the tags, the other
+// way round.
+func ReplacesDialogIDs(replaces string) (id, swapped string, err error) {
+	parts := strings.Split(replaces, ";")
+	callID := strings.TrimSpace(parts[0])
+	var to, from string
+	for _, p := range parts[1:] {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		switch strings.ToLower(k) {
+		case "to-tag":
+			to = v
+		case "from-tag":
+			from = v
+		}
+	}
+	if callID == "" || to == "" || from == "" {
+		return "", "", errors.New("Replaces needs a Call-ID, to-tag and from-tag")
+	}
+	return sipmsg.DialogIDMake(callID, to, from), sipmsg.DialogIDMake(callID, from, to), nil
+}

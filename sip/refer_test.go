@@ -49,3 +49,18 @@ func FuzzParseReferTo(f *testing.F) {
 		}
 	})
 }
+
+func TestReplacesDialogIDs(t *testing.T) {
+	id, swapped, err := ReplacesDialogIDs("abc@host;to-tag=kcc1;from-tag=phone2;early-only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id == swapped || id == "" {
+		t.Errorf("ids %q and %q: want two different ids", id, swapped)
+	}
+	for _, bad := range []string{"", "abc", "abc;to-tag=1", ";to-tag=1;from-tag=2", "abc;to-tag=;from-tag=2"} {
+		if _, _, err := ReplacesDialogIDs(bad); err == nil {
+			t.Errorf("ReplacesDialogIDs(%q): want an error", bad)
+		}
+	}
+}

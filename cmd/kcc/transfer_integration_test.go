@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -122,4 +123,142 @@ func TestIntegrationRepeatCaller(t *testing.T) {
 	if !care.Match(invites[1].Payload) {
 		t.Errorf("the second call is not marked as a repeat caller:\n%s", invites[1].Payload)
 	}
+}
+
+// TestIntegrationAttendedTransfer: agent 2002 (baresip) takes a passport
+// call, consults colleague 2003 by dialling 2003 through kcc, and then
+// transfers the caller with REFER whose Refer-To carries Replaces naming the
+// consultation call (RFC 3891, 5589). kcc hands the colleague's leg to the
+// caller, hangs up both of 2002's calls, and queue_log says
+// ATTENDEDTRANSFER. The caller and 2003 go on talking until the caller
+// hangs up.
+func TestIntegrationAttendedTransfer(t *testing.T) {
+	const subnet = "127.0.53"
+	queueLog := filepath.Join(t.TempDir(), "queue_log")
+	k := startKCC(t, subnet+".1", func(c *config.Config) { c.Store.QueueLog = queueLog })
+	kccIP, aIP, bIP, callerIP := netip.MustParseAddr(k.ip), netip.MustParseAddr(subnet+".2"),
+		netip.MustParseAddr(subnet+".3"), netip.MustParseAddr(subnet+".4")
+	capture := peertest.StartCapture(t, "udp and net "+subnet+".0/24")
+	a := startAgent(t, k, "2002", aIP.String(), "auto")
+	b := startAgent(t, k, "2003", bIP.String(), "auto")
+
+	done := make(chan peertest.SIPpResult, 1)
+	go func() { done <- callChoosing(t, k, callerIP.String(), 20*time.Second, '1', '1') }()
+	if _, err := a.WaitEvent("CALL_ESTABLISHED", 20*time.Second); err != nil {
+		t.Fatalf("agent 2002 did not get the call: %v", err)
+	}
+	// The consultation: 2002 dials 2003 through kcc.
+	consult := peertest.StartCapture(t, "udp and host "+aIP.String()+" and port 5060")
+	if m, err := a.Cmd("dial", "sip:2003@"+k.ip+":5060"); err != nil || !m.OK {
+		t.Fatalf("baresip dial: %+v, %v", m, err)
+	}
+	if _, err := b.WaitEvent("CALL_ESTABLISHED", 10*time.Second); err != nil {
+		t.Fatalf("colleague 2003 did not get the consultation call: %v", err)
+	}
+	if _, err := a.WaitEvent("CALL_ESTABLISHED", 10*time.Second); err != nil {
+		t.Fatalf("2002's consultation call was not answered: %v", err)
+	}
+	if st := k.agentState("2003"); st != routing.Busy {
+		t.Errorf("2003 is %v during the consultation, want busy", st)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cpkts := consult.Stop()
+	invite, ok := sipMessage(cpkts, aIP, kccIP, "INVITE sip:2003@")
+	ok200, ok2 := sipMessage(cpkts, kccIP, aIP, "SIP/2.0 200", " INVITE\r\n")
+	if !ok || !ok2 {
+		t.Fatal("consultation INVITE or its 200 OK not captured")
+	}
+	callID := header(t, invite.Payload, "Call-ID")
+	fromTag := tag(t, header(t, invite.Payload, "From"))
+	toTag := tag(t, header(t, ok200.Payload, "To"))
+	replaces := url.QueryEscape(callID + ";to-tag=" + toTag + ";from-tag=" + fromTag)
+
+	// Back to the caller's line, and transfer it to the consulted colleague.
+	if m, err := a.Cmd("line", "1"); err != nil || !m.OK {
+		t.Fatalf("baresip line 1: %+v, %v", m, err)
+	}
+	transferred := time.Now()
+	if m, err := a.Cmd("transfer", "sip:2003@"+k.ip+":5060?Replaces="+replaces); err != nil || !m.OK {
+		t.Fatalf("baresip transfer: %+v, %v", m, err)
+	}
+	for i := range 2 {
+		if _, err := a.WaitEvent("CALL_CLOSED", 10*time.Second); err != nil {
+			t.Fatalf("2002's call %d did not end after the transfer: %v", i+1, err)
+		}
+	}
+	res := <-done
+	if res.ExitCode != 0 {
+		t.Fatalf("caller's SIPp call failed (exit %d):\n%s", res.ExitCode, res.Output)
+	}
+	if _, err := b.WaitEvent("CALL_CLOSED", 10*time.Second); err != nil {
+		t.Fatalf("2003's call did not end when the caller hung up: %v", err)
+	}
+	settle(t, k)
+	pkts := capture.Stop()
+
+	refer, ok := sipMessage(pkts, aIP, kccIP, "REFER ")
+	if !ok || !bytes.Contains(refer.Payload, []byte("Replaces=")) {
+		t.Fatalf("no REFER with Replaces captured")
+	}
+	if _, ok := sipMessage(pkts, kccIP, aIP, "SIP/2.0 202", " REFER\r\n"); !ok {
+		t.Error("kcc did not accept the REFER with 202")
+	}
+	// After the transfer the caller and 2003 hear each other.
+	bye, ok := sipMessage(pkts, callerIP, kccIP, "BYE ")
+	if !ok {
+		t.Fatal("no BYE from the caller captured")
+	}
+	from := transferred.Add(time.Second)
+	window := bye.Time.Sub(from)
+	if window < 3*time.Second {
+		t.Fatalf("only %v of talk after the transfer", window)
+	}
+	lo, hi := agentRTP(bIP.String())
+	isB := func(a netip.AddrPort) bool { return a.Port() >= lo && a.Port() <= hi }
+	isCaller := func(a netip.AddrPort) bool { return a == netip.AddrPortFrom(callerIP, 16000) }
+	isKCC := func(a netip.AddrPort) bool { return a.Addr() == kccIP && a.Port() != 5060 }
+	want := int(0.9 * 50 * window.Seconds())
+	for _, leg := range []struct {
+		name string
+		f    func(src, dst netip.AddrPort) bool
+	}{
+		{"2003 → kcc", func(s, d netip.AddrPort) bool { return isB(s) && isKCC(d) }},
+		{"kcc → caller", func(s, d netip.AddrPort) bool { return isKCC(s) && isCaller(d) }},
+		{"caller → kcc", func(s, d netip.AddrPort) bool { return isCaller(s) && isKCC(d) }},
+		{"kcc → 2003", func(s, d netip.AddrPort) bool { return isKCC(s) && isB(d) }},
+	} {
+		if got := rtpCount(pkts, from, bye.Time, leg.f); got < want {
+			t.Errorf("%s: %d audio packets in %v after the transfer, want ≥ %d", leg.name, got, window, want)
+		}
+	}
+	if st := k.agentState("2003"); st != routing.Available {
+		t.Errorf("2003 is %v after the call, want available", st)
+	}
+	ql, err := os.ReadFile(queueLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`\|paspoort\|2002\|ATTENDEDTRANSFER\|BRIDGE\|2003\|\d+\|\d+\|1\n`).Match(ql) {
+		t.Errorf("queue_log has no ATTENDEDTRANSFER to 2003:\n%s", ql)
+	}
+}
+
+// header returns the value of the first header name in a SIP message.
+func header(t *testing.T, msg []byte, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?mi)^` + name + `:\s*(.*?)\r$`).FindSubmatch(msg)
+	if m == nil {
+		t.Fatalf("no %s header in:\n%s", name, msg)
+	}
+	return string(m[1])
+}
+
+// tag returns the tag parameter of a From or To header value.
+func tag(t *testing.T, v string) string {
+	t.Helper()
+	m := regexp.MustCompile(`;tag=([^;>\s]+)`).FindStringSubmatch(v)
+	if m == nil {
+		t.Fatalf("no tag in %q", v)
+	}
+	return m[1]
 }
