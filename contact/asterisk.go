@@ -14,6 +14,7 @@ import (
 	"kcc/ari"
 	"kcc/media"
 	"kcc/routing"
+	"kcc/sip"
 )
 
 // AsteriskLine reaches agents whose phones are PJSIP endpoints on Asterisk,
@@ -51,7 +52,10 @@ const cleanupTimeout = 5 * time.Second
 
 // connect rings endpoint for offer o and returns the answered agent and the
 // media session to bridge with the caller.
-func (l *AsteriskLine) connect(ctx context.Context, endpoint string, o routing.Offer, info ringInfo, log zerolog.Logger) (agentConn, *media.Session, error) {
+// refer decides a transfer the agent asks for from its phone (nil: none is
+// possible); the line does not handle them yet.
+func (l *AsteriskLine) connect(ctx context.Context, endpoint string, o routing.Offer, info ringInfo,
+	refer func(sip.ReferTo) error, log zerolog.Logger) (agentConn, *media.Session, error) {
 	if l == nil {
 		return nil, nil, errors.New("agent is on Asterisk but no ARI connection is configured")
 	}

@@ -691,7 +691,7 @@ func (c *contact) dial(ctx context.Context, o routing.Offer) {
 func (s *Service) connectAgent(ctx context.Context, o routing.Offer, info ringInfo,
 	onOffer func(*media.Session) func([]byte) ([]byte, error), refer func(sip.ReferTo) error, log zerolog.Logger) (agentConn, *media.Session, error) {
 	if endpoint, ok := s.endpoints[o.Agent]; ok {
-		return s.asterisk.connect(ctx, endpoint, o, info, log)
+		return s.asterisk.connect(ctx, endpoint, o, info, refer, log)
 	}
 	return s.dialPhone(ctx, o, info, onOffer, refer, log)
 }
