@@ -238,6 +238,18 @@ func (r *Recorder) Ended(id call.ID, at time.Time) {
 	r.append(c.rec)
 }
 
+// Resume takes up the record of a callback request an earlier run stored
+// (its caller hung up long ago), so that the callback's answer, talk and
+// end still reach it after a restart.
+func (r *Recorder) Resume(rec store.Contact) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.contacts[rec.ID]; ok {
+		return
+	}
+	r.contacts[rec.ID] = &contactState{rec: rec, callback: true, ended: true, origPos: 1}
+}
+
 // CallbackEnded records the end of a callback request: the resident was
 // talked to (answered) or every attempt failed. The record keeps the
 // callback outcome; its answer and talk times are the callback's.

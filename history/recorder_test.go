@@ -251,3 +251,19 @@ func TestPseudonym(t *testing.T) {
 		t.Errorf("pseudonym %q: want the prefix, no trace of the number, and a different one under another key", p)
 	}
 }
+
+// A callback request stored by an earlier run gets its answer and end once
+// the record is resumed.
+func TestResumedCallbackRecordGetsItsAnswer(t *testing.T) {
+	w := &records{}
+	r := New(Config{HashKey: []byte("0123456789abcdef")}, w, zerolog.Nop())
+	r.Resume(store.Contact{ID: "cb1", Caller: "h:1", Arrival: at(0), QueueEntry: at(30),
+		Queue: "paspoort", Outcome: store.OutcomeCallback})
+	r.Event(routing.Event{Kind: routing.ContactAnswered, At: at(3600), Contact: "cb1", Queue: "paspoort",
+		Agent: "2001", Offer: 7, Waited: time.Hour, Callback: true})
+	r.CallbackEnded("cb1", true, at(3900))
+	got := w.contact(t)
+	if got.Agent != "2001" || got.Outcome != store.OutcomeCallback || !got.End.Equal(at(3900)) || !got.Answer.Equal(at(3600)) {
+		t.Errorf("resumed record = %+v; want agent 2001 answering at 3600 s, outcome callback, end at 3900 s", got)
+	}
+}

@@ -90,7 +90,16 @@ func (c callbackStore) PendingCallbacks(ctx context.Context) ([]contact.PendingC
 		return nil, err
 	}
 	out := make([]contact.PendingCallback, 0, len(all))
+	records, _ := c.st.(interface {
+		Contact(ctx context.Context, id call.ID) (store.Contact, error)
+	})
 	for _, cb := range all {
+		// The call record goes on with the callback.
+		if records != nil {
+			if rec, err := records.Contact(ctx, cb.ID); err == nil {
+				c.rec.Resume(rec)
+			}
+		}
 		out = append(out, contact.PendingCallback{ID: cb.ID, Number: cb.Number, Queue: cb.Queue, Topic: cb.Topic,
 			Language: cb.Language, Priority: cb.Priority, Skills: cb.Skills, Care: cb.Care, Vars: cb.Vars, Since: cb.Since,
 			Requested: cb.Requested, Attempts: cb.Attempts, NextAttempt: cb.NextAttempt})
