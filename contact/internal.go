@@ -18,6 +18,7 @@ import (
 // this call.
 type internalCall struct {
 	from, to string // the agents: who called whom
+	in       *sip.Inbound
 	// handover asks the call's goroutine to give up the callee's leg.
 	handover chan chan *agentLeg
 }
@@ -96,7 +97,7 @@ func (s *Service) serveInternal(in *sip.Inbound, from string, to sip.Binding, lo
 	if _, err := in.Answer(answer); err != nil {
 		return
 	}
-	ic := &internalCall{from: from, to: to.User, handover: make(chan chan *agentLeg)}
+	ic := &internalCall{from: from, to: to.User, in: in, handover: make(chan chan *agentLeg)}
 	s.mu.Lock()
 	s.internals[in.DialogID()] = ic
 	s.mu.Unlock()

@@ -148,7 +148,11 @@ type Service struct {
 	callbacks map[call.ID]*callback    // pending callback requests
 	internals map[string]*internalCall // consultation calls by their dialog id at kcc
 	admitted  int                      // calls past admission control, answered or not
+	ringing   int                      // callbacks being dialled or talked
 	calls     sync.WaitGroup
+	// background holds the goroutines that belong to no caller's call:
+	// callbacks in progress, which Close ends.
+	background sync.WaitGroup
 }
 
 // Flows tells which IVR program answers a dialled number: the version
@@ -220,13 +224,16 @@ func (s *Service) UseAsterisk(line *AsteriskLine, endpoints map[string]string) {
 }
 
 // Wait blocks until every contact in progress has ended.
-func (s *Service) Wait() { s.calls.Wait() }
+func (s *Service) Wait() {
+	s.calls.Wait()
+	s.background.Wait()
+}
 
 // Active returns the number of contacts in progress.
 func (s *Service) Active() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.contacts)
+	return len(s.contacts) + len(s.internals) + s.ringing
 }
 
 // ServeCall handles one incoming call from INVITE to hang-up.
@@ -409,20 +416,23 @@ func (s *Service) overloadMode() string {
 func (s *Service) Close() {
 	s.stopCallbacks()
 	s.close()
-	s.calls.Wait()
+	s.background.Wait()
 }
 
 // HangUpAll ends every contact in progress (the end of a drain).
 func (s *Service) HangUpAll(ctx context.Context) {
 	s.mu.Lock()
-	all := make([]*contact, 0, len(s.contacts))
+	all := make([]*sip.Inbound, 0, len(s.contacts)+len(s.internals))
 	for _, c := range s.contacts {
-		all = append(all, c)
+		all = append(all, c.in)
+	}
+	for _, ic := range s.internals {
+		all = append(all, ic.in)
 	}
 	s.mu.Unlock()
-	for _, c := range all {
-		if err := c.in.Hangup(ctx); err != nil {
-			c.log.Debug().Err(err).Msg("hang up at shutdown")
+	for _, in := range all {
+		if err := in.Hangup(ctx); err != nil {
+			s.log.Debug().Err(err).Str("sip_call_id", in.CallID()).Msg("hang up at shutdown")
 		}
 	}
 }
@@ -451,7 +461,17 @@ func (s *Service) lookup(id call.ID) *contact {
 func (s *Service) Ring(o routing.Offer) {
 	if o.Callback {
 		if cb := s.callback(o.Contact); cb != nil {
-			s.calls.Go(func() { s.ringCallback(cb, o) })
+			s.mu.Lock()
+			s.ringing++
+			s.mu.Unlock()
+			s.background.Go(func() {
+				defer func() {
+					s.mu.Lock()
+					s.ringing--
+					s.mu.Unlock()
+				}()
+				s.ringCallback(cb, o)
+			})
 			return
 		}
 	}
