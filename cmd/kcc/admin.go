@@ -25,6 +25,7 @@ const flowUsage = `usage:
   kcc flow validate [--config FILE] FLOW.yaml...   check flow files against the prompts and queues (exit 1 on errors)
   kcc flow schema                                  print the JSON Schema of flow files (for editors)
   kcc flow simulate [--config FILE] FLOW.yaml --keys 1,2 --at 2026-12-25T10:00 [--lang en] [--caller +31612345678]
+                    [--unavailable QUEUE,...] [--decline-callback] [--fail-transfer]
                                                    print what a caller hears and what the flow decides
   kcc flow graph    [--config FILE] FLOW.yaml [--format mermaid|dot]   draw the flow
   kcc flow versions [--config FILE]                list every flow's deployed versions (admin API)
@@ -50,6 +51,10 @@ func flowCmd(ctx context.Context, args, environ []string, stdout, stderr io.Writ
 	lang := fs.String("lang", "", "simulate: the language the call starts in")
 	caller := fs.String("caller", "", "simulate: the caller's number (empty: withheld)")
 	format := fs.String("format", "mermaid", "graph: mermaid or dot")
+	var sim ivr.SimOptions
+	unavailable := fs.String("unavailable", "", "simulate: queues that refuse callers (full or without agents), e.g. paspoort,afval")
+	fs.BoolVar(&sim.DeclineCallback, "decline-callback", false, "simulate: the caller declines callback offers")
+	fs.BoolVar(&sim.FailTransfer, "fail-transfer", false, "simulate: transfers do not reach their target")
 	if args[0] == "schema" {
 		_, err := stdout.Write(ivr.Schema())
 		return err
@@ -92,7 +97,10 @@ func flowCmd(ctx context.Context, args, environ []string, stdout, stderr io.Writ
 			_, err = stdout.Write(out)
 			return err
 		}
-		return simulate(p, chk, *keys, *at, *lang, *caller, stdout)
+		if *unavailable != "" {
+			sim.Unavailable = strings.Split(*unavailable, ",")
+		}
+		return simulate(p, chk, *keys, *at, *lang, *caller, sim, stdout)
 	case "versions":
 		return adminCall(ctx, cfg, http.MethodGet, "/api/v1/flows", nil, stdout)
 	case "reload":
@@ -248,7 +256,7 @@ func newChecker(cfg config.Config) (checker, error) {
 }
 
 // simulate runs p in the simulator and prints the transcript.
-func simulate(p *ivr.Program, chk checker, keys, at, lang, caller string, stdout io.Writer) error {
+func simulate(p *ivr.Program, chk checker, keys, at, lang, caller string, o ivr.SimOptions, stdout io.Writer) error {
 	ks, err := ivr.ParseKeys(keys)
 	if err != nil {
 		return fmt.Errorf("--keys: %w", err)
@@ -261,7 +269,8 @@ func simulate(p *ivr.Program, chk checker, keys, at, lang, caller string, stdout
 			}
 		}
 	}
-	tr, err := ivr.Simulate(p, ivr.SimOptions{Keys: ks, At: when, Language: call.Language(lang), Caller: caller, Prompts: chk})
+	o.Keys, o.At, o.Language, o.Caller, o.Prompts = ks, when, call.Language(lang), caller, chk
+	tr, err := ivr.Simulate(p, o)
 	if err != nil {
 		return err
 	}

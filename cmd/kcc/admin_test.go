@@ -157,3 +157,28 @@ func TestImportAndReport(t *testing.T) {
 		}
 	}
 }
+
+func TestFlowSimulateOutcomes(t *testing.T) {
+	dir := t.TempDir()
+	flow := writeFile(t, dir, "f.yaml", "flow: t\nnumbers: [\"1234\"]\nlanguages: [nl]\nstart: a\nnodes:\n"+
+		"  a: {queue: paspoort, unavailable: b, next: einde}\n"+
+		"  b: {callback: {queue: afval}, next: einde}\n"+
+		"  einde: {play: [tot-ziens], next: stop}\n  stop: {hangup: normal}\n")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "path a einde stop\n"},
+		{[]string{"--unavailable", "paspoort"}, "end: callback"},
+		{[]string{"--unavailable", "paspoort", "--decline-callback"}, "path a a:unavailable b b:declined einde stop\n"},
+	} {
+		var out bytes.Buffer
+		args := append([]string{"flow", "simulate", flow, "--at", "2026-11-25T10:00"}, tc.args...)
+		if err := run(context.Background(), args, nil, &out, &out); err != nil {
+			t.Fatalf("%v: %v\n%s", tc.args, err, out.String())
+		}
+		if !strings.Contains(out.String(), tc.want) {
+			t.Errorf("%v: transcript lacks %q:\n%s", tc.args, tc.want, out.String())
+		}
+	}
+}

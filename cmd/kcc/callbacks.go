@@ -94,15 +94,18 @@ func (c callbackStore) PendingCallbacks(ctx context.Context) ([]contact.PendingC
 		Contact(ctx context.Context, id call.ID) (store.Contact, error)
 	})
 	for _, cb := range all {
-		// The call record goes on with the callback.
+		// The call record goes on with the callback, and tells the flow
+		// version the request came through.
+		flowVersion := ""
 		if records != nil {
 			if rec, err := records.Contact(ctx, cb.ID); err == nil {
 				c.rec.Resume(rec)
+				flowVersion = rec.FlowVersion
 			}
 		}
 		out = append(out, contact.PendingCallback{ID: cb.ID, Number: cb.Number, Queue: cb.Queue, Topic: cb.Topic,
 			Language: cb.Language, Priority: cb.Priority, Skills: cb.Skills, Care: cb.Care, Vars: cb.Vars, Since: cb.Since,
-			Requested: cb.Requested, Attempts: cb.Attempts, NextAttempt: cb.NextAttempt})
+			Requested: cb.Requested, Attempts: cb.Attempts, NextAttempt: cb.NextAttempt, FlowVersion: flowVersion})
 	}
 	return out, nil
 }
