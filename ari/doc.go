@@ -53,6 +53,14 @@
 //   - A second WebSocket for the same app name silently takes over
 //     (ApplicationReplaced); the client logs it as an error and delivers
 //     the event.
+//   - A REFER from a PJSIP phone is handed to the app when the channel's
+//     PJSIP_TRANSFER_HANDLING() is "ari-only" (set it as an originate
+//     variable): Asterisk answers 202 and NOTIFY 100 itself, raises
+//     [ChannelTransfer], and sends the final NOTIFY only when the app calls
+//     [Client.TransferProgress] (query parameter "states"). It then echoes
+//     the report as a second ChannelTransfer with State set (and echoes
+//     channel_unavailable as channel_declined). A blind transfer's event
+//     carries only the Refer-To user part, not the URI.
 //   - Credentials go in the Authorization header (REST) and the api_key
 //     query parameter (WebSocket, as verified); neither the password nor
 //     the query ever appears in errors or logs.

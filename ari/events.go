@@ -338,6 +338,8 @@ func DecodeEvent(data []byte) (Event, error) {
 		ev, err = decodeAs[EndpointStateChange](data, hdr)
 	case "DeviceStateChanged":
 		ev, err = decodeAs[DeviceStateChanged](data, hdr)
+	case "ChannelTransfer":
+		ev, err = decodeAs[ChannelTransfer](data, hdr)
 	case "ApplicationReplaced":
 		ev = ApplicationReplaced{Header: hdr}
 	default:
@@ -406,6 +408,10 @@ func checkRefs(ev Event) error {
 	case ChannelVarset:
 		if e.Channel != nil && e.Channel.ID == "" {
 			missing = "channel id"
+		}
+	case ChannelTransfer:
+		if r.channels[0] == "" {
+			missing = "referred_by source channel id"
 		}
 	}
 	if missing != "" {

@@ -191,6 +191,9 @@ func TestDecodeEventErrors(t *testing.T) {
 		{"dtmf two digits", `{"type":"ChannelDtmfReceived",` + ts + `,"digit":"12","channel":{"id":"a"}}`},
 		{"dtmf bad key", `{"type":"ChannelDtmfReceived",` + ts + `,"digit":"x","channel":{"id":"a"}}`},
 		{"channel wrong shape", `{"type":"StasisEnd",` + ts + `,"channel":"a"}`},
+		{"ChannelTransfer without source channel", `{"type":"ChannelTransfer",` + ts + `,"refer_to":{"requested_destination":{"destination":"afval"}},"referred_by":{}}`},
+		{"ChannelTransfer refer_to wrong shape", `{"type":"ChannelTransfer",` + ts + `,"refer_to":"afval","referred_by":{"source_channel":{"id":"a"}}}`},
+		{"ChannelTransfer params wrong shape", `{"type":"ChannelTransfer",` + ts + `,"refer_to":{"requested_destination":{"additional_protocol_params":{"to":"x"}}},"referred_by":{"source_channel":{"id":"a"}}}`},
 		{"bad creationtime", `{"type":"StasisEnd",` + ts + `,"channel":{"id":"a","creationtime":"soon"}}`},
 	}
 	for _, tt := range tests {
@@ -254,6 +257,9 @@ func TestFilterMatch(t *testing.T) {
 	pbBridge := PlaybackStarted{Header: h("PlaybackStarted"), Playback: Playback{ID: "pb2", TargetURI: "bridge:b1"}}
 	ep := EndpointStateChange{Header: h("EndpointStateChange"), Endpoint: Endpoint{Technology: "PJSIP", Resource: "1001"}}
 	dev := DeviceStateChanged{Header: h("DeviceStateChanged"), DeviceState: DeviceState{Name: "PJSIP/1001"}}
+	blind := ChannelTransfer{Header: h("ChannelTransfer"), ReferredBy: ReferredBy{SourceChannel: Channel{ID: "agent"}, Bridge: &Bridge{ID: "b1"}}}
+	attended := ChannelTransfer{Header: h("ChannelTransfer"), ReferredBy: ReferredBy{SourceChannel: Channel{ID: "agent"}},
+		ReferTo: ReferTo{DestinationChannel: &Channel{ID: "consulted"}}}
 	unknown := Unknown{Header: h("ChannelTalkingStarted")}
 
 	tests := []struct {
@@ -280,6 +286,10 @@ func TestFilterMatch(t *testing.T) {
 		{"endpoint other", Filter{Endpoints: []string{"PJSIP/1002"}}, ep, false},
 		{"device", Filter{Devices: []string{"PJSIP/1001"}}, dev, true},
 		{"device filter ignores endpoint events", Filter{Devices: []string{"PJSIP/1001"}}, ep, false},
+		{"transfer by source channel", Filter{Channels: []string{"agent"}}, blind, true},
+		{"transfer by bridge", Filter{Bridges: []string{"b1"}}, blind, true},
+		{"transfer other channel", Filter{Channels: []string{"c1"}}, blind, false},
+		{"attended transfer by consulted channel", Filter{Channels: []string{"consulted"}}, attended, true},
 		{"unknown never matches a resource", Filter{Channels: []string{""}}, unknown, false},
 		{"unknown matches by type", Filter{Types: []string{"ChannelTalkingStarted"}}, unknown, true},
 	}

@@ -274,6 +274,13 @@ func TestREST(t *testing.T) {
 			method: "DELETE", path: "/ari/deviceStates/Stasis:agent-1001", query: url.Values{}, status: 204,
 		},
 		{
+			name: "transfer progress",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return nil, c.TransferProgress(ctx, "kcc-agent-1/x", TransferAnswered)
+			},
+			method: "POST", path: "/ari/channels/kcc-agent-1%2Fx/transfer_progress", query: url.Values{"states": {"channel_answered"}}, status: 204,
+		},
+		{
 			name:   "asterisk info",
 			call:   func(ctx context.Context, c *Client) (any, error) { return c.AsteriskInfo(ctx) },
 			method: "GET", path: "/ari/asterisk/info", query: url.Values{}, status: 200, resp: infoJSON,
@@ -493,6 +500,11 @@ func TestRESTBadInput(t *testing.T) {
 			_, err := c.Play(ctx, "c1", "pb")
 			return err
 		}},
+		{"transfer progress unknown state", func(ctx context.Context, c *Client) error {
+			return c.TransferProgress(ctx, "c1", TransferState("channel_ringing"))
+		}},
+		{"transfer progress empty state", func(ctx context.Context, c *Client) error { return c.TransferProgress(ctx, "c1", "") }},
+		{"transfer progress empty id", func(ctx context.Context, c *Client) error { return c.TransferProgress(ctx, "", TransferDeclined) }},
 		{"set variable without name", func(ctx context.Context, c *Client) error { return c.SetVariable(ctx, "c1", "", "v") }},
 		{"endpoint without resource", func(ctx context.Context, c *Client) error {
 			_, err := c.Endpoint(ctx, "PJSIP", "")

@@ -33,6 +33,15 @@ import (
 // line and can be queued again. Asterisk cleans nothing up by itself: kcc
 // hangs up both of its channels and destroys the bridge when either side
 // ends (ari.md §8).
+//
+// Transfers: the agent's channel is originated with ari-only transfer
+// handling, so a REFER from the agent's phone (blind transfer) reaches kcc
+// as an ARI ChannelTransfer instead of being carried out by Asterisk's
+// dialplan, which would take the caller's externalMedia leg out of kcc's
+// hands. kcc decides it like a REFER from a phone registered on kcc and
+// reports the outcome, which Asterisk sends to the phone as the NOTIFY.
+// Attended transfers (Replaces) are refused: the consulted call would be
+// one on Asterisk, which kcc's consultation handling does not know.
 type AsteriskLine struct {
 	client      *ari.Client
 	media       *media.Engine
@@ -53,7 +62,7 @@ const cleanupTimeout = 5 * time.Second
 // connect rings endpoint for offer o and returns the answered agent and the
 // media session to bridge with the caller.
 // refer decides a transfer the agent asks for from its phone (nil: none is
-// possible); the line does not handle them yet.
+// possible, and every REFER is declined).
 func (l *AsteriskLine) connect(ctx context.Context, endpoint string, o routing.Offer, info ringInfo,
 	refer func(sip.ReferTo) error, log zerolog.Logger) (agentConn, *media.Session, error) {
 	if l == nil {
@@ -67,7 +76,7 @@ func (l *AsteriskLine) connect(ctx context.Context, endpoint string, o routing.O
 	suffix := fmt.Sprintf("%s-%d", info.contact, o.ID)
 	a := &asteriskConn{
 		line: l, emID: "kcc-em-" + suffix, agentID: "kcc-agent-" + suffix, bridgeID: "kcc-bridge-" + suffix,
-		done: make(chan struct{}),
+		refer: refer, log: log, done: make(chan struct{}),
 	}
 	// Subscribe before anything is created: events may come before replies.
 	a.sub = l.client.Subscribe(ari.Filter{Channels: []string{a.emID, a.agentID}})
@@ -109,7 +118,8 @@ func (l *AsteriskLine) connect(ctx context.Context, endpoint string, o routing.O
 	if err := l.client.AddChannel(ctx, a.bridgeID, a.emID); err != nil {
 		return fail(err)
 	}
-	vars := make(map[string]string)
+	// Without ari-only handling Asterisk would carry a REFER out itself.
+	vars := map[string]string{ari.TransferHandlingVariable: ari.TransferHandlingARI}
 	for _, h := range info.headers() {
 		vars["PJSIP_HEADER(add,"+h.Name+")"] = h.Value
 	}
@@ -154,6 +164,13 @@ type asteriskConn struct {
 	sub                     *ari.Subscription
 
 	emUp, agentUp, bridgeUp bool // what teardown must remove
+
+	refer func(sip.ReferTo) error // nil: transfers are declined
+	log   zerolog.Logger
+	// transferring is held while a transfer is decided and reported, so
+	// that teardown does not hang up the agent's channel before the phone
+	// has its NOTIFY.
+	transferring sync.Mutex
 
 	watch  sync.WaitGroup
 	done   chan struct{}
@@ -221,6 +238,10 @@ func (a *asteriskConn) watchEnd(ctx context.Context) {
 				a.ended(e.Channel.ID, end)
 			case ari.StasisEnd:
 				a.ended(e.Channel.ID, end)
+			case ari.ChannelTransfer:
+				if e.Requested() && e.Channel() == a.agentID {
+					a.transfer(ctx, e)
+				}
 			}
 		case <-changed:
 			if connected, _ := a.line.client.ConnState(); connected && !wasConnected && a.goneInGap(ctx) {
@@ -246,6 +267,44 @@ func (a *asteriskConn) ended(id string, end func()) {
 			a.failed.Store(true)
 		}
 		end()
+	}
+}
+
+// transfer decides the transfer the agent's phone asked for and reports
+// the outcome to the phone: success when refer accepts it (kcc's talk loop
+// then re-queues the caller and hangs the agent up), failure otherwise.
+func (a *asteriskConn) transfer(ctx context.Context, e ari.ChannelTransfer) {
+	a.transferring.Lock()
+	defer a.transferring.Unlock()
+	d := e.ReferTo.RequestedDestination
+	log := a.log.With().Str("agent_channel", a.agentID).Str("to", d.Destination).Logger()
+	state := ari.TransferAnswered
+	var err error
+	switch {
+	case e.Attended():
+		err = fmt.Errorf("%w: attended transfer from a phone on Asterisk (Replaces %q)", sip.ErrReferRefused, d.Replaces())
+	case a.refer == nil:
+		err = fmt.Errorf("%w: no transfer is possible on this call", sip.ErrReferRefused)
+	case d.Destination == "":
+		err = fmt.Errorf("%w: Refer-To without a user part", sip.ErrReferRefused)
+	default:
+		// Asterisk passes on only the Refer-To's user part, not its URI.
+		err = a.refer(sip.ReferTo{User: d.Destination})
+	}
+	switch {
+	case err == nil:
+		log.Info().Msg("agent on Asterisk transfers the call")
+	case errors.Is(err, sip.ErrReferRefused):
+		log.Warn().Err(err).Msg("transfer refused")
+		state = ari.TransferDeclined
+	default:
+		log.Warn().Err(err).Msg("transfer failed")
+		state = ari.TransferUnavailable
+	}
+	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
+	defer cancel()
+	if err := a.line.client.TransferProgress(ctx, a.agentID, state); err != nil && !errors.Is(err, ari.ErrNotFound) {
+		log.Warn().Err(err).Str("state", string(state)).Msg("transfer outcome not reported to the phone")
 	}
 }
 
@@ -277,6 +336,8 @@ func (a *asteriskConn) Hangup(ctx context.Context) error {
 func (a *asteriskConn) teardown(ctx context.Context, reason ari.HangupReason) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
+	a.transferring.Lock() // a transfer's NOTIFY goes out before the BYE
+	defer a.transferring.Unlock()
 	c, log := a.line.client, a.line.log
 	ignore := func(what string, err error) {
 		if err != nil && !errors.Is(err, ari.ErrNotFound) {
