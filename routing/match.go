@@ -36,6 +36,23 @@ func (r *Router) pickAgent(c *contact, now time.Time) *agent {
 		return nil
 	}
 	p := picker{r: r, c: c, today: dayOf(now), strategy: c.queue.Strategy}
+	if len(c.tried) == 0 && p.strategy != Random {
+		// Nobody rung in this round (every new contact): all candidates
+		// are fresh, so the best and the best fresh agent are the same
+		// and one comparison per agent will do. Random is left to the
+		// general loop, whose two draws per agent fix its picks for a
+		// given seed.
+		for _, s := range pool {
+			a := s.a
+			if c.extra != nil && !c.admits(a) {
+				continue
+			}
+			if k := p.key(a); p.best == nil || better(k, a, p.bestKey, p.best) {
+				p.best, p.bestKey = a, k
+			}
+		}
+		return p.best
+	}
 	for _, s := range pool {
 		a := s.a
 		if c.extra != nil && !c.admits(a) {
@@ -143,11 +160,13 @@ func (r *Router) serveAgent(a *agent, now time.Time) {
 func (r *Router) startOffer(c *contact, a *agent, now time.Time) {
 	r.lastOffer++
 	c.attempts++
-	o := &offer{
+	o := r.newOffer()
+	*o = offer{
 		Offer:   Offer{ID: r.lastOffer, Contact: c.ID, Queue: c.queue.Name, Agent: a.id, Attempt: c.attempts, Callback: c.Callback},
 		contact: c,
 		agent:   a,
 		started: now,
+		timer:   o.timer,
 	}
 	r.offers[o.ID] = o
 	c.offer = o
@@ -159,17 +178,96 @@ func (r *Router) startOffer(c *contact, a *agent, now time.Time) {
 	r.emit(Event{Kind: OfferRinging, At: now, Contact: c.ID, Queue: o.Queue, Agent: a.id, Offer: o.ID, Attempt: o.Attempt,
 		Callback: c.Callback})
 	r.setState(a, Ringing, now, c.ID)
-	id := o.ID
-	o.stop = r.clock.AfterFunc(r.cfg.RingTimeout, func() { r.ringTimedOut(id) })
+	switch {
+	case !r.ownTimers:
+		id := o.ID
+		o.stop = r.clock.AfterFunc(r.cfg.RingTimeout, func() { r.ringTimedOut(id) })
+	case o.timer == nil:
+		o.timer = time.AfterFunc(r.cfg.RingTimeout, func() { r.ringFired(o) })
+	default:
+		o.timer.Reset(r.cfg.RingTimeout)
+	}
+}
+
+// ringFired is an offer's own ring timer's callback (Router.ownTimers).
+// The struct may have been reused for a later offer since this firing was
+// set, so it acts only for a live offer whose ring timeout has passed; the
+// firing of that offer's own timer comes later and finds it ended.
+func (r *Router) ringFired(o *offer) {
+	r.mu.Lock()
+	if !r.closed && r.offers[o.ID] == o && !r.clock.Now().Before(o.started.Add(r.cfg.RingTimeout)) {
+		r.withdraw(o)
+		r.offerFailed(o, OfferTimedOut)
+	}
+	r.flush()
+}
+
+// stopTimer stops the offer's ring timer.
+func (o *offer) stopTimer() {
+	if o.timer != nil {
+		o.timer.Stop()
+		return
+	}
+	o.stop()
 }
 
 // endOffer detaches a live offer from its contact and agent and stops its
 // timer. The caller decides the agent's next state and whether to withdraw.
 func (r *Router) endOffer(o *offer) {
-	o.stop()
+	o.stopTimer()
 	delete(r.offers, o.ID)
 	o.contact.offer = nil
 	o.agent.offer = nil
+	r.retiredOffers = append(r.retiredOffers, o)
+}
+
+// newContact returns a zeroed contact, a freed one if there is one. Its
+// tried list keeps its room, and its timer generation goes on counting so
+// that a timer of the contact it was cannot pass for one of its own.
+func (r *Router) newContact() *contact {
+	n := len(r.freeContacts)
+	if n == 0 {
+		return &contact{}
+	}
+	c := r.freeContacts[n-1]
+	r.freeContacts[n-1] = nil
+	r.freeContacts = r.freeContacts[:n-1]
+	return c
+}
+
+// newOffer returns an offer to fill in, a freed one if there is one.
+func (r *Router) newOffer() *offer {
+	n := len(r.freeOffers)
+	if n == 0 {
+		return &offer{}
+	}
+	o := r.freeOffers[n-1]
+	r.freeOffers[n-1] = nil
+	r.freeOffers = r.freeOffers[:n-1]
+	return o
+}
+
+// recycle frees the contacts and offers retired by the operation that is
+// ending; see Router.freeContacts. It clears them so that a free one keeps
+// nothing else alive.
+func (r *Router) recycle() {
+	for i, c := range r.retiredContacts {
+		r.retiredContacts[i] = nil
+		if len(r.freeContacts) < maxFree {
+			clear(c.tried)
+			*c = contact{tried: c.tried[:0], timerGen: c.timerGen, timer: c.timer}
+			r.freeContacts = append(r.freeContacts, c)
+		}
+	}
+	r.retiredContacts = r.retiredContacts[:0]
+	for i, o := range r.retiredOffers {
+		r.retiredOffers[i] = nil
+		if len(r.freeOffers) < maxFree {
+			*o = offer{timer: o.timer}
+			r.freeOffers = append(r.freeOffers, o)
+		}
+	}
+	r.retiredOffers = r.retiredOffers[:0]
 }
 
 // withdraw queues a Line.Withdraw for o.
@@ -332,6 +430,18 @@ func (r *Router) armContact(c *contact, now time.Time) {
 	if due.IsZero() {
 		return
 	}
+	if r.ownTimers {
+		d := max(due.Sub(now), 0)
+		// now.Add keeps now's monotonic reading, which the timer follows;
+		// due may lack one (a Contact.Since from elsewhere).
+		c.timerAt, c.timerArmed = now.Add(d), true
+		if c.timer == nil {
+			c.timer = time.AfterFunc(d, func() { r.contactFired(c) })
+		} else {
+			c.timer.Reset(d)
+		}
+		return
+	}
 	c.timerGen++
 	gen, id := c.timerGen, c.ID
 	c.timerStop = r.clock.AfterFunc(max(due.Sub(now), 0), func() { r.contactTimer(id, gen) })
@@ -341,6 +451,10 @@ func (c *contact) stopTimer() {
 	if c.timerStop != nil {
 		c.timerStop()
 		c.timerStop = nil
+	}
+	if c.timerArmed {
+		c.timer.Stop()
+		c.timerArmed = false
 	}
 }
 
@@ -469,6 +583,7 @@ func (r *Router) leaveEmpty() {
 			q.stats.abandoned++
 			delete(r.contacts, c.ID)
 			c.stopTimer()
+			r.retiredContacts = append(r.retiredContacts, c)
 			r.emit(Event{Kind: ContactExitedEmpty, At: now, Contact: c.ID, Queue: q.Name, Position: i + 1,
 				Waited: waited, Priority: c.priority, Level: c.level, Predicted: c.predict})
 			if r.empty != nil {
@@ -492,6 +607,9 @@ func (r *Router) leaveEmpty() {
 func (r *Router) flush() {
 	if len(r.emptied) > 0 {
 		r.leaveEmpty()
+	}
+	if len(r.retiredContacts)+len(r.retiredOffers) > 0 {
+		r.recycle()
 	}
 	if r.dispatching || len(r.pending) == 0 {
 		r.mu.Unlock()

@@ -174,6 +174,10 @@ type Router struct {
 	empty     EmptyHandler
 	rng       *rand.Rand
 	logEvents bool // debug logging is on, so events are worth producing without an observer
+	// ownTimers: the clock is SystemClock, so offers and contacts keep a
+	// time.Timer each, made once and reset by every use of the struct,
+	// rather than allocate a timer and two closures per AfterFunc.
+	ownTimers bool
 
 	mu     sync.Mutex
 	closed bool
@@ -201,7 +205,20 @@ type Router struct {
 	pending     []effect
 	spare       []effect
 	dispatching bool
+
+	// Contacts and offers that ended are reused, so that a routing
+	// decision allocates neither: at 10,000 agents the garbage of every
+	// decision brings GC cycles into the decisions' tail latency. One that
+	// ends is retired first and freed by flush, at the end of the
+	// operation, because the operation may still read it after ending it.
+	// Nothing else keeps them: timers name them by ID, effects copy them.
+	retiredContacts, freeContacts []*contact
+	retiredOffers, freeOffers     []*offer
 }
+
+// maxFree bounds each free list, so a burst of callers does not pin its
+// peak in memory for good.
+const maxFree = 1024
 
 type queue struct {
 	Queue
@@ -306,8 +323,14 @@ type contact struct {
 	tried    []*agent  // agents rung in the current round
 	attempts int
 
-	timerGen    uint64
-	timerStop   func() bool
+	timerGen  uint64
+	timerStop func() bool
+	// With own timers (Router.ownTimers) the contact's timer is made once
+	// and reset by each arming; timerAt is when the current arming is due,
+	// by the clock's monotonic reading, and timerArmed says there is one.
+	timer       *time.Timer
+	timerAt     time.Time
+	timerArmed  bool
 	maxWaitDue  bool // MaxWait passed
 	maxWaitSent bool // and the OverflowHandler was told
 }
@@ -318,6 +341,9 @@ type offer struct {
 	agent   *agent
 	started time.Time
 	stop    func() bool
+	// timer is the ring timer with own timers (Router.ownTimers), made
+	// once and reset by each use of the struct; stop is used otherwise.
+	timer *time.Timer
 }
 
 type effectKind uint8
@@ -431,6 +457,7 @@ func New(cfg Config, queues []Queue, agents []Agent, line Line, clock Clock, log
 		seed := uint64(clock.Now().UnixNano())
 		r.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	}
+	_, r.ownTimers = clock.(systemClock)
 	r.logEvents = log.GetLevel() <= zerolog.DebugLevel && zerolog.GlobalLevel() <= zerolog.DebugLevel
 	return r, nil
 }
@@ -724,7 +751,8 @@ func (r *Router) enqueue(c Contact) error {
 		at = c.Since
 	}
 	r.lastContact++
-	ct := &contact{Contact: c, seq: r.lastContact, since: at, extra: extra}
+	ct := r.newContact()
+	ct.Contact, ct.seq, ct.since, ct.extra = c, r.lastContact, at, extra
 	if c.Care {
 		ct.extra = ct.extra.union(r.care)
 		ct.wrapPlus = r.cfg.Care.WrapUp
@@ -855,11 +883,13 @@ func (r *Router) Abandon(id call.ID) {
 func (r *Router) Exit(id call.ID, key string) error {
 	r.mu.Lock()
 	c, ok := r.contacts[id]
-	if ok && !r.closed && c.agent == nil {
+	// Decided before flush, which may reuse c for another contact.
+	waiting := ok && c.agent == nil
+	if waiting && !r.closed {
 		r.abandon(c, ContactExited, key)
 	}
 	r.flush()
-	if !ok || c.agent != nil {
+	if !waiting {
 		return fmt.Errorf("exit %q: %w", id, ErrUnknownContact)
 	}
 	return nil
@@ -873,11 +903,12 @@ func (r *Router) Exit(id call.ID, key string) error {
 func (r *Router) TimedOut(id call.ID) error {
 	r.mu.Lock()
 	c, ok := r.contacts[id]
-	if ok && !r.closed && c.agent == nil {
+	waiting := ok && c.agent == nil // before flush, which may reuse c
+	if waiting && !r.closed {
 		r.abandon(c, ContactTimedOut, "")
 	}
 	r.flush()
-	if !ok || c.agent != nil {
+	if !waiting {
 		return fmt.Errorf("timed out %q: %w", id, ErrUnknownContact)
 	}
 	return nil
@@ -955,6 +986,7 @@ func (r *Router) abandon(c *contact, kind EventKind, reason string) {
 	ev.Position = r.unqueue(c)
 	delete(r.contacts, c.ID)
 	c.stopTimer()
+	r.retiredContacts = append(r.retiredContacts, c)
 	o := c.offer
 	if o == nil {
 		r.emit(ev)
@@ -1081,6 +1113,7 @@ func (r *Router) Ended(id call.ID) {
 
 func (r *Router) ended(c *contact) {
 	delete(r.contacts, c.ID)
+	r.retiredContacts = append(r.retiredContacts, c)
 	a := c.agent
 	if a.contact != c {
 		return
@@ -1138,24 +1171,43 @@ func (r *Router) contactTimer(id call.ID, gen uint64) {
 	r.mu.Lock()
 	if c, ok := r.contacts[id]; ok && !r.closed && c.agent == nil && c.timerGen == gen {
 		c.timerStop = nil
-		now := r.clock.Now()
-		q, widened := c.queue, false
-		for c.level+1 < len(q.levels) && !c.joined.Add(q.levels[c.level+1].after).After(now) {
-			c.level++
-			widened = true
-			r.emit(Event{Kind: ContactEscalated, At: now, Contact: c.ID, Queue: q.Name, Level: c.level,
-				Waited: now.Sub(c.since), Priority: c.priority, Callback: c.Callback})
-		}
-		if widened {
-			c.setGroups()
-		}
-		r.checkMaxWait(c, now)
-		if widened {
-			r.offerContact(c, now)
-		}
-		r.armContact(c, now)
+		r.contactDue(c)
 	}
 	r.flush()
+}
+
+// contactFired is a contact's own timer's callback (Router.ownTimers). The
+// struct may have been re-armed or reused for another contact since this
+// firing was set, so it acts only for a live contact whose current arming
+// is due; the firing of that arming comes later and finds it handled.
+func (r *Router) contactFired(c *contact) {
+	r.mu.Lock()
+	if c.timerArmed && !r.closed && r.contacts[c.ID] == c && c.agent == nil && !r.clock.Now().Before(c.timerAt) {
+		c.timerArmed = false
+		r.contactDue(c)
+	}
+	r.flush()
+}
+
+// contactDue applies the escalation steps of c that are due, notices its
+// MaxWait and arms its timer again.
+func (r *Router) contactDue(c *contact) {
+	now := r.clock.Now()
+	q, widened := c.queue, false
+	for c.level+1 < len(q.levels) && !c.joined.Add(q.levels[c.level+1].after).After(now) {
+		c.level++
+		widened = true
+		r.emit(Event{Kind: ContactEscalated, At: now, Contact: c.ID, Queue: q.Name, Level: c.level,
+			Waited: now.Sub(c.since), Priority: c.priority, Callback: c.Callback})
+	}
+	if widened {
+		c.setGroups()
+	}
+	r.checkMaxWait(c, now)
+	if widened {
+		r.offerContact(c, now)
+	}
+	r.armContact(c, now)
 }
 
 // Agents returns a snapshot of every agent, sorted by ID.
@@ -1285,7 +1337,7 @@ func (r *Router) Close() {
 	}
 	r.closed = true
 	for _, o := range r.offers {
-		o.stop()
+		o.stopTimer()
 	}
 	for _, a := range r.byID {
 		a.stopWrapUp()
