@@ -132,6 +132,16 @@ func variablesBody(vars, reported map[string]string) any {
 	return map[string]any{"variables": m}
 }
 
+// Ring indicates ringing to an inbound channel that is not answered yet
+// (the phone gets 180 Ringing), e.g. while the app rings another party for
+// it.
+func (c *Client) Ring(ctx context.Context, channelID string) error {
+	if err := checkID("channel id", channelID); err != nil {
+		return fmt.Errorf("ring: %w", err)
+	}
+	return c.do(ctx, http.MethodPost, "/channels/"+seg(channelID)+"/ring", nil, nil, nil)
+}
+
 // Answer answers an inbound channel (the caller gets 200 OK).
 func (c *Client) Answer(ctx context.Context, channelID string) error {
 	if err := checkID("channel id", channelID); err != nil {

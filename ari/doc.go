@@ -61,6 +61,12 @@
 //     the report as a second ChannelTransfer with State set (and echoes
 //     channel_unavailable as channel_declined). A blind transfer's event
 //     carries only the Refer-To user part, not the URI.
+//   - An attended transfer (Replaces) whose consulted call is a channel in
+//     the app, originated by it or sent in by the dialplan
+//     (Stasis(app,...)), is raised as ChannelTransfer with that channel as
+//     refer_to.destination_channel. A global dialplan variable the app sets
+//     with [Client.SetGlobalVariable] is how it switches the dialplan, e.g.
+//     to send an agent's calls to colleagues into the app.
 //   - Credentials go in the Authorization header (REST) and the api_key
 //     query parameter (WebSocket, as verified); neither the password nor
 //     the query ever appears in errors or logs.

@@ -153,5 +153,20 @@ func (c *Client) DeleteDeviceState(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/deviceStates/"+seg(name), nil, nil, nil)
 }
 
+// SetGlobalVariable sets a global dialplan variable (POST
+// /asterisk/variable); an empty value clears it. kcc uses it to switch
+// dialplan behaviour from outside a call, e.g. to send an agent's calls
+// into the app while the agent talks to one of kcc's callers.
+func (c *Client) SetGlobalVariable(ctx context.Context, name, value string) error {
+	if name == "" {
+		return errors.New("ari: set global variable: name is empty")
+	}
+	q := url.Values{"variable": {name}, "value": {value}}
+	if err := c.do(ctx, http.MethodPost, "/asterisk/variable", q, nil, nil); err != nil {
+		return fmt.Errorf("set global variable %s: %w", truncate(name, 64), err)
+	}
+	return nil
+}
+
 // deviceStateValues are the states Asterisk accepts in SetDeviceState.
 var deviceStateValues = []string{"NOT_INUSE", "INUSE", "BUSY", "INVALID", "UNAVAILABLE", "RINGING", "RINGINUSE", "ONHOLD"}

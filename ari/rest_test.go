@@ -92,6 +92,27 @@ func TestREST(t *testing.T) {
 			method: "POST", path: "/ari/channels/c1/answer", query: url.Values{}, status: 204,
 		},
 		{
+			name:   "ring",
+			call:   func(ctx context.Context, c *Client) (any, error) { return nil, c.Ring(ctx, "c1") },
+			method: "POST", path: "/ari/channels/c1/ring", query: url.Values{}, status: 204,
+		},
+		{
+			name: "set global variable",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return nil, c.SetGlobalVariable(ctx, "KCC_CONSULT_1001", "kcc")
+			},
+			method: "POST", path: "/ari/asterisk/variable",
+			query: url.Values{"variable": {"KCC_CONSULT_1001"}, "value": {"kcc"}}, status: 204,
+		},
+		{
+			name: "clear global variable",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return nil, c.SetGlobalVariable(ctx, "KCC_CONSULT_1001", "")
+			},
+			method: "POST", path: "/ari/asterisk/variable",
+			query: url.Values{"variable": {"KCC_CONSULT_1001"}, "value": {""}}, status: 204,
+		},
+		{
 			name: "hangup with reason",
 			call: func(ctx context.Context, c *Client) (any, error) {
 				return nil, c.Hangup(ctx, "agent-1", HangupAnsweredElsewhere)
@@ -506,6 +527,8 @@ func TestRESTBadInput(t *testing.T) {
 		{"transfer progress empty state", func(ctx context.Context, c *Client) error { return c.TransferProgress(ctx, "c1", "") }},
 		{"transfer progress empty id", func(ctx context.Context, c *Client) error { return c.TransferProgress(ctx, "", TransferDeclined) }},
 		{"set variable without name", func(ctx context.Context, c *Client) error { return c.SetVariable(ctx, "c1", "", "v") }},
+		{"set global variable without name", func(ctx context.Context, c *Client) error { return c.SetGlobalVariable(ctx, "", "v") }},
+		{"ring without id", func(ctx context.Context, c *Client) error { return c.Ring(ctx, "") }},
 		{"endpoint without resource", func(ctx context.Context, c *Client) error {
 			_, err := c.Endpoint(ctx, "PJSIP", "")
 			return err

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"kcc/ari"
+	"kcc/call"
 	"kcc/media"
 	"kcc/routing"
 	"kcc/sip"
@@ -40,20 +41,27 @@ import (
 // dialplan, which would take the caller's externalMedia leg out of kcc's
 // hands. kcc decides it like a REFER from a phone registered on kcc and
 // reports the outcome, which Asterisk sends to the phone as the NOTIFY.
-// Attended transfers (Replaces) are refused: the consulted call would be
-// one on Asterisk, which kcc's consultation handling does not know.
+// Attended transfers work when the consulted call is one kcc controls: see
+// asterisk_consult.go for how an agent's call to a colleague comes into
+// the app and how the colleague takes the caller over.
 type AsteriskLine struct {
 	client      *ari.Client
 	media       *media.Engine
 	ringTimeout time.Duration
 	log         zerolog.Logger
+
+	mu sync.Mutex
+	// pending are the consultations an attended transfer names, by the
+	// Replaces value the transfer was passed on with, while the contact's
+	// talk loop takes them over (takeConsultation).
+	pending map[string]*consultation
 }
 
 // NewAsteriskLine builds the line. ringTimeout is the router's ring
 // timeout: Asterisk is told to give up one second earlier, so that a
 // no-answer comes back as a cause rather than a withdrawn offer.
 func NewAsteriskLine(client *ari.Client, m *media.Engine, ringTimeout time.Duration, log zerolog.Logger) *AsteriskLine {
-	return &AsteriskLine{client: client, media: m, ringTimeout: ringTimeout, log: log}
+	return &AsteriskLine{client: client, media: m, ringTimeout: ringTimeout, log: log, pending: make(map[string]*consultation)}
 }
 
 // cleanupTimeout bounds the REST calls that tear an attempt down.
@@ -76,7 +84,8 @@ func (l *AsteriskLine) connect(ctx context.Context, endpoint string, o routing.O
 	suffix := fmt.Sprintf("%s-%d", info.contact, o.ID)
 	a := &asteriskConn{
 		line: l, emID: "kcc-em-" + suffix, agentID: "kcc-agent-" + suffix, bridgeID: "kcc-bridge-" + suffix,
-		refer: refer, log: log, done: make(chan struct{}),
+		endpoint: endpoint, contact: info.contact, codec: info.codec,
+		refer: refer, log: log, done: make(chan struct{}), stop: make(chan struct{}),
 	}
 	// Subscribe before anything is created: events may come before replies.
 	a.sub = l.client.Subscribe(ari.Filter{Channels: []string{a.emID, a.agentID}})
@@ -145,6 +154,7 @@ func (l *AsteriskLine) connect(ctx context.Context, endpoint string, o routing.O
 		return fail(err)
 	}
 	watchCtx := context.WithoutCancel(ctx) // the ring's ctx ends with the hand-off
+	a.startConsults(watchCtx)
 	a.watch.Go(func() { a.watchEnd(watchCtx) })
 	return a, sess, nil
 }
@@ -164,6 +174,21 @@ type asteriskConn struct {
 	sub                     *ari.Subscription
 
 	emUp, agentUp, bridgeUp bool // what teardown must remove
+
+	endpoint string      // the agent's endpoint, e.g. "PJSIP/1001"
+	contact  call.ID     // the caller's contact
+	codec    media.Codec // the caller's leg's codec
+	// consults is the agent's calls to colleagues coming into the app
+	// (nil: none are taken); consultVar the global variable that sends
+	// them there ("" when not set). See asterisk_consult.go.
+	consults   *ari.Subscription
+	consultVar string
+	// consulting is the agent's consultation in progress, if any.
+	consultMu  sync.Mutex
+	consulting *consultation
+	// stop ends the consultations when the conn is torn down.
+	stop     chan struct{}
+	stopOnce sync.Once
 
 	refer func(sip.ReferTo) error // nil: transfers are declined
 	log   zerolog.Logger
@@ -281,10 +306,10 @@ func (a *asteriskConn) transfer(ctx context.Context, e ari.ChannelTransfer) {
 	state := ari.TransferAnswered
 	var err error
 	switch {
-	case e.Attended():
-		err = fmt.Errorf("%w: attended transfer from a phone on Asterisk (Replaces %q)", sip.ErrReferRefused, d.Replaces())
 	case a.refer == nil:
 		err = fmt.Errorf("%w: no transfer is possible on this call", sip.ErrReferRefused)
+	case e.Attended():
+		err = a.attended(ctx, e)
 	case d.Destination == "":
 		err = fmt.Errorf("%w: Refer-To without a user part", sip.ErrReferRefused)
 	default:
@@ -353,5 +378,6 @@ func (a *asteriskConn) teardown(ctx context.Context, reason ari.HangupReason) {
 	if a.bridgeUp {
 		ignore("bridge", c.DestroyBridge(ctx, a.bridgeID))
 	}
+	a.stopConsults(ctx)
 	a.sub.Close()
 }

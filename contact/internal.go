@@ -147,6 +147,9 @@ func (s *Service) setBusy(agent string, busy bool, log zerolog.Logger) bool {
 // takeConsultation finds the consultation call a Replaces value names,
 // made by agent, and takes its callee's leg away from it.
 func (s *Service) takeConsultation(ctx context.Context, replaces, agent string) (*agentLeg, error) {
+	if leg, ok, err := s.asterisk.takeConsultation(ctx, replaces, agent, s.endpoints); ok {
+		return leg, err
+	}
 	id, swapped, err := sip.ReplacesDialogIDs(replaces)
 	if err != nil {
 		return nil, err
@@ -174,6 +177,9 @@ func (s *Service) takeConsultation(ctx context.Context, replaces, agent string) 
 // hasConsultation reports whether a Replaces value names a consultation
 // call in progress.
 func (s *Service) hasConsultation(replaces string) bool {
+	if s.asterisk.hasConsultation(replaces) {
+		return true
+	}
 	id, swapped, err := sip.ReplacesDialogIDs(replaces)
 	if err != nil {
 		return false

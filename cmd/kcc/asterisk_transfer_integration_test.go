@@ -125,9 +125,9 @@ func TestIntegrationAsteriskTransferRefused(t *testing.T) {
 		t.Fatalf("baresip transfer: %+v, %v", m, err)
 	}
 	<-done // the caller's fate follows the phone's reaction, not checked here
-	if logs := k.logs.String(); !strings.Contains(logs, "transfer refused") {
-		t.Error("kcc did not log the refused transfer")
-	}
+	waitFor(t, 10*time.Second, "kcc to log the refused transfer", func() bool {
+		return strings.Contains(k.logs.String(), "transfer refused")
+	})
 	settle(t, k)
 	waitFor(t, 10*time.Second, "no kcc channel or bridge left in Asterisk", func() bool { return len(asteriskLeftovers(t)) == 0 })
 	pkts := capture.Stop()
