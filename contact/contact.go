@@ -195,8 +195,9 @@ func (c *contact) Enqueue(ctx context.Context, q ivr.QueueRequest) error {
 			end = c.talk(ctx, end.next)
 		}
 		requeue, transfer := end.requeue, end.transfer
+		_, toQueue := c.svc.topics[transfer]
 		switch {
-		case transfer != "" && c.svc.topics[transfer] == "" && c.svc.cfg.Transfers[transfer] != "":
+		case transfer != "" && !toQueue: // a configured transfer target (agentRefer checked it)
 			return c.Transfer(ctx, transfer, q.Language)
 		case transfer != "":
 			// A blind transfer to a queue: the caller keeps its topic and
